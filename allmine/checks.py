@@ -1,0 +1,62 @@
+"""System checks that stop a misconfigured production server from starting."""
+
+import re
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
+MAX_AGORA_TOKEN_TTL = 86400
+
+
+@register(Tags.security, deploy=False)
+def check_agora_credentials(app_configs, **kwargs):
+    messages = []
+    placeholders = (
+        settings.AGORA_APP_ID == settings.AGORA_PLACEHOLDER_APP_ID
+        or settings.AGORA_APP_CERTIFICATE == settings.AGORA_PLACEHOLDER_APP_CERTIFICATE
+    )
+    for name in ("AGORA_APP_ID", "AGORA_APP_CERTIFICATE"):
+        value = getattr(settings, name)
+        if not HEX32.fullmatch(value or ""):
+            messages.append(
+                Error(
+                    f"{name} must be 32 hexadecimal characters.",
+                    hint="Copy it from the Agora console (Project management).",
+                    id="allmine.E001",
+                )
+            )
+    if settings.PRODUCTION and placeholders:
+        messages.append(
+            Error(
+                "The Agora App ID or certificate is the development placeholder.",
+                hint="Set AGORA_APP_ID and AGORA_APP_CERTIFICATE to your project's values.",
+                id="allmine.E002",
+            )
+        )
+    elif placeholders and settings.DJANGO_ENV == "development":
+        messages.append(
+            Warning(
+                "Agora runs with a DEVELOPMENT PLACEHOLDER App ID and certificate: "
+                "tokens are well-formed but Agora will reject them.",
+                hint="Set AGORA_APP_ID and AGORA_APP_CERTIFICATE to test against Agora.",
+                id="allmine.W001",
+            )
+        )
+    if not 1 <= settings.AGORA_TOKEN_TTL <= MAX_AGORA_TOKEN_TTL:
+        messages.append(
+            Error(
+                f"AGORA_TOKEN_TTL must be between 1 and {MAX_AGORA_TOKEN_TTL} seconds.",
+                id="allmine.E003",
+            )
+        )
+    return messages
+
+
+@register(Tags.security, deploy=False)
+def check_secret_key(app_configs, **kwargs):
+    if settings.PRODUCTION and (
+        not settings.SECRET_KEY or settings.SECRET_KEY == settings.DEV_SECRET_KEY
+    ):
+        return [Error("SECRET_KEY must be set in production.", id="allmine.E004")]
+    return []

@@ -1,0 +1,147 @@
+"""One error hierarchy for the whole API, and the one handler that renders it.
+
+Services raise the domain errors below. The handler maps them, DRF's own
+exceptions and anything unexpected onto the envelope of the contract (§1), and
+marks the transaction for rollback so that a failed request changes nothing.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from allmine.status_texts import error_text
+
+logger = logging.getLogger("allmine.api")
+
+
+class ApiError(Exception):
+    """A domain error: an HTTP status and, optionally, what exactly was wrong."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, *details: str):
+        super().__init__(*details)
+        self.details = [str(d) for d in details]
+
+
+class ValidationFailed(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "ValidationFailed":
+        return cls(f"{field}: {message}")
+
+
+class AuthenticationRequired(ApiError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+
+
+class InsufficientPermissions(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+
+
+class NotFound(ApiError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+class Conflict(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+
+
+class PayloadTooLarge(ApiError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class ServiceUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+def flatten_validation_errors(detail, prefix: str = "") -> list[str]:
+    """DRF's nested error structure as flat `"<field>: <message>"` lines."""
+    if isinstance(detail, dict):
+        lines = []
+        for key, value in detail.items():
+            if key in ("non_field_errors", api_settings.NON_FIELD_ERRORS_KEY):
+                lines += flatten_validation_errors(value, prefix)
+            else:
+                lines += flatten_validation_errors(value, f"{prefix}.{key}" if prefix else str(key))
+        return lines
+    if isinstance(detail, list):
+        lines = []
+        for index, value in enumerate(detail):
+            if isinstance(value, (dict, list)):
+                lines += flatten_validation_errors(
+                    value, f"{prefix}.{index}" if prefix else str(index)
+                )
+            else:
+                lines += flatten_validation_errors(value, prefix)
+        return lines
+    return [f"{prefix}: {detail}" if prefix else str(detail)]
+
+
+def _details_of(exc: drf.APIException) -> list[str]:
+    if isinstance(exc, drf.ValidationError):
+        return flatten_validation_errors(exc.detail)
+    detail = exc.detail
+    if isinstance(detail, dict):  # simplejwt's InvalidToken carries a dict
+        detail = detail.get("detail", "")
+    if isinstance(detail, list):
+        return [str(d) for d in detail]
+    return [str(detail)] if detail else []
+
+
+def error_response(status_code: int, details=(), headers=None) -> Response:
+    text = error_text(status_code)
+    errors = [text, *(d for d in details if d and d != text)]
+    return Response({"errors": errors}, status=status_code, headers=headers)
+
+
+def api_exception_handler(exc, context):
+    """Render every exception raised in an API view as an envelope."""
+    if isinstance(exc, ApiError):
+        set_rollback()
+        return error_response(exc.status_code, exc.details)
+
+    if isinstance(exc, RequestDataTooBig):
+        set_rollback()
+        return error_response(413, ["The request body is too large."])
+    if isinstance(exc, TooManyFieldsSent):
+        set_rollback()
+        return error_response(413, ["The request has too many fields."])
+
+    if isinstance(exc, (Http404, DjangoPermissionDenied, drf.APIException)):
+        response = drf_exception_handler(exc, context)  # headers, set_rollback()
+        if isinstance(exc, drf.ParseError):
+            details = ["The request body could not be parsed."]
+        elif isinstance(exc, drf.APIException):
+            details = _details_of(exc)
+        else:
+            details = []
+        headers = {
+            k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", "Retry-After")
+        }
+        return error_response(response.status_code, details, headers=headers)
+
+    set_rollback()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("Database unavailable: %s", type(exc).__name__)
+        return error_response(503, ["The database is unavailable; try again shortly."])
+    if isinstance(exc, DatabaseError):
+        logger.exception("Database error in %s", _view_name(context))
+        return error_response(500)
+    logger.exception("Unhandled error in %s", _view_name(context))
+    return error_response(500)
+
+
+def _view_name(context) -> str:
+    view = context.get("view") if context else None
+    return type(view).__name__ if view is not None else "unknown view"

@@ -1,0 +1,76 @@
+"""Shared fixtures. Tests run against SQLite by default and PostgreSQL when
+DATABASE_URL names one; REQUIRE_POSTGRES=1 (CI) turns a missing PostgreSQL into
+a failure instead of a skip."""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+# Hashing speed is not what these tests measure.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Media go to a throw-away folder, never into the project's var/.
+_MEDIA_ROOT = tempfile.mkdtemp(prefix="allmine-media-")
+settings.MEDIA_ROOT = _MEDIA_ROOT
+
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_sessionstart(session):
+    if REQUIRE_POSTGRES and not _on_postgres():
+        raise pytest.UsageError(
+            "REQUIRE_POSTGRES=1 but DATABASE_URL does not name a PostgreSQL database."
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_MEDIA_ROOT, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    if _on_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://... to run it")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def media_root():
+    """The folder local media are written to (emptied after each test)."""
+    yield _MEDIA_ROOT
+    for entry in os.listdir(_MEDIA_ROOT):
+        shutil.rmtree(os.path.join(_MEDIA_ROOT, entry), ignore_errors=True)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def client_for(db):
+    """`client_for(user)`: an API client sending that user's access token."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    def make(user):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+        return client
+
+    return make
