@@ -1,0 +1,150 @@
+"""Demo data for `make run`: users, a profile photo and streams in several states.
+
+Idempotent: running it again finds what it made before and adds only what is
+missing. It refuses to run in production.
+"""
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from accounts.models import ProfilePhoto, User
+from accounts.services import profile_photo_set
+from livestreams.models import LiveStream, LiveStreamStatus, LiveStreamType
+from livestreams.services import livestream_create
+
+DEMO_PASSWORD = "allmine-demo-2026"  # demo data only: the command refuses production
+
+DEMO_USERS = [
+    # username, name, surname, role shown in the summary
+    ("demo_creator", "Deniz", "Yılmaz", "creator (has a profile photo)"),
+    ("demo_guest", "Ece", "Kaya", "invited guest"),
+    ("demo_viewer", "Mert", "Demir", "viewer"),
+    ("demo_host", "Selin", "Aydın", "creator of the active stream"),
+]
+ADMIN_USERNAME = "admin"
+
+
+def _portrait() -> SimpleUploadedFile:
+    image = Image.new("RGB", (256, 256), (245, 158, 66))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((68, 40, 188, 160), fill=(255, 224, 189))
+    draw.rectangle((48, 170, 208, 256), fill=(52, 73, 94))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return SimpleUploadedFile("demo.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+class Command(BaseCommand):
+    help = "Load demo users and live streams (idempotent; not in production)."
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("Demo data is never loaded in production.")
+        created = 0
+        with transaction.atomic():
+            users = {}
+            for username, name, surname, _role in DEMO_USERS:
+                users[username], was_created = self._user(username, name, surname)
+                created += was_created
+            _admin, was_created = self._user(ADMIN_USERNAME, "Admin", "Allmine", superuser=True)
+            created += was_created
+            created += self._streams(users)
+        if not ProfilePhoto.objects.filter(user=users["demo_creator"]).exists():
+            profile_photo_set(user=users["demo_creator"], upload=_portrait())
+            created += 1
+
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} objects created)."))
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+        for username, _name, _surname, role in DEMO_USERS:
+            self.stdout.write(f"  {username:<14} {role}  _id={users[username].pk}")
+        self.stdout.write(f"  {ADMIN_USERNAME:<14} superuser, for the admin at /admin/")
+
+    def _user(self, username, name, surname, superuser=False) -> tuple[User, bool]:
+        user = User.objects.filter(username=username).first()
+        if user is not None:
+            return user, False
+        manager = User.objects.create_superuser if superuser else User.objects.create_user
+        user = manager(
+            username=username,
+            email=f"{username}@allmine.example",
+            password=DEMO_PASSWORD,
+            name=name,
+            surname=surname,
+        )
+        return user, True
+
+    def _streams(self, users) -> int:
+        creator, guest, host = users["demo_creator"], users["demo_guest"], users["demo_host"]
+        now = timezone.now()
+        created = 0
+
+        def ensure(owner, title, **fields) -> LiveStream | None:
+            if LiveStream.objects.filter(creator=owner, title=title).exists():
+                return None
+            return livestream_create(creator=owner, title=title, **fields)
+
+        # A scheduled duo stream with a funding goal, starting tomorrow.
+        if ensure(
+            creator,
+            "Yeni ürün tanıtımı",
+            live_stream_type=LiveStreamType.DUOSELF,
+            guests=[guest.pk],
+            interest="technology",
+            planned_start_date=now + timedelta(days=1),
+            planned_end_date=now + timedelta(days=1, hours=1),
+            funding_goal=Decimal("1000"),
+            motivation="Yeni ürünümüzü birlikte tanıtıyoruz.",
+        ):
+            created += 1
+
+        # An ended, recorded stream whose replay can be rented.
+        stream = ensure(
+            creator,
+            "Dünkü akustik konser",
+            interest="music",
+            recording=True,
+            is_active_replay_on_creator_profile=True,
+            replay_credit_price=Decimal("50"),
+            price=Decimal("9.99"),
+        )
+        if stream:
+            LiveStream.objects.filter(pk=stream.pk).update(
+                status=LiveStreamStatus.ENDED,
+                started_at=now - timedelta(days=1, hours=2),
+                host_joined_at=now - timedelta(days=1, hours=2),
+                ended_at=now - timedelta(days=1, hours=1),
+                recording_url="https://cdn.allmine.example/replays/akustik-konser.mp4",
+            )
+            created += 1
+
+        # A stream its creator cancelled.
+        stream = ensure(
+            creator,
+            "İptal edilen soru-cevap",
+            interest="talk",
+            planned_start_date=now + timedelta(days=3),
+        )
+        if stream:
+            LiveStream.objects.filter(pk=stream.pk).update(
+                status=LiveStreamStatus.CANCELLED_BY_HOST
+            )
+            created += 1
+
+        # Another creator's stream that is live now.
+        stream = ensure(host, "Canlı oyun gecesi", interest="gaming")
+        if stream:
+            LiveStream.objects.filter(pk=stream.pk).update(
+                status=LiveStreamStatus.ACTIVE,
+                started_at=now - timedelta(minutes=20),
+                host_joined_at=now - timedelta(minutes=20),
+            )
+            created += 1
+        return created
