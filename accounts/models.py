@@ -130,3 +130,91 @@ class ProfilePhoto(models.Model):
 
     def stored_names(self) -> list[str]:
         return [self.original, *self.variants.values()]
+
+
+class TransactionKind(models.TextChoices):
+    STREAM_CHARGE = "stream_charge", _("stream charge")
+    STREAM_REVENUE = "stream_revenue", _("stream revenue")
+    STREAM_FUNDING_CONTRIBUTION = "stream_funding_contribution", _("funding contribution")
+    STREAM_FUNDING_REFUND = "stream_funding_refund", _("funding refund")
+    REPLAY_RENTAL = "replay_rental", _("replay rental")
+    REPLAY_REVENUE = "replay_revenue", _("replay revenue")
+    ADMIN_ADJUSTMENT = "admin_adjustment", _("admin adjustment")
+
+
+class TransactionStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    COMPLETED = "completed", _("completed")
+    FAILED = "failed", _("failed")
+    REFUNDED = "refunded", _("refunded")
+
+
+class CreditTransaction(models.Model):
+    """One entry of a user's append-only credit ledger.
+
+    `amount` is signed (a debit is negative). A user's balance is the sum of the
+    amounts of their `completed` and `refunded` entries (a refunded debit stays in
+    the ledger; its refund is an entry of its own). `pending` entries (revenue
+    not yet settled) count only once settled.
+    """
+
+    id = ObjectIdField()
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="credit_transactions", verbose_name=_("user")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=TransactionKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=TransactionStatus.choices,
+        default=TransactionStatus.COMPLETED,
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    # The balance right after this entry took effect (null while pending).
+    balance_after = models.DecimalField(
+        _("balance after"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    live_stream = models.ForeignKey(
+        "livestreams.LiveStream",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_transactions",
+        verbose_name=_("live stream"),
+    )
+    # What this entry answers: the charge a revenue share or a refund belongs to.
+    related = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    # A pending entry becomes payable at this time (replay revenue after the window).
+    available_at = models.DateTimeField(_("available at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("credit transaction")
+        verbose_name_plural = _("credit transactions")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="credittx_user_created"),
+            models.Index(fields=["status", "available_at"], name="credittx_status_available"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="credittx_amount_not_zero"),
+            models.CheckConstraint(
+                condition=models.Q(balance_after__isnull=True) | models.Q(balance_after__gte=0),
+                name="credittx_balance_after_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} for {self.user_id}"

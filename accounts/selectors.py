@@ -1,7 +1,7 @@
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from accounts.models import User
+from accounts.models import CreditTransaction, User
 
 
 def users_by_username(username: str):
@@ -29,3 +29,8 @@ def user_by_login(login: str) -> User | None:
 
 def user_with_photo(user_id: str) -> User:
     return User.objects.select_related("profile_photo").get(pk=user_id)
+
+
+def transactions_of(user):
+    """The user's credit ledger, newest first."""
+    return CreditTransaction.objects.filter(user=user).order_by("-created_at", "-pk")

@@ -2,7 +2,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from allmine.fields import TimestampField, money_to_json
+from allmine.fields import MoneyField, TimestampField, money_to_json
 from allmine.media import media_url
 
 USERNAME_VALIDATOR = RegexValidator(
@@ -77,3 +77,17 @@ class RefreshTokenInputSerializer(serializers.Serializer):
 
 class ProfilePhotoInputSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, max_length=255)
+
+
+class CreditTransactionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    amount = MoneyField()
+    balanceAfter = MoneyField(source="balance_after", allow_null=True)
+    liveStreamId = serializers.CharField(source="live_stream_id", allow_null=True)
+    relatedTransactionId = serializers.CharField(source="related_id", allow_null=True)
+    reason = serializers.CharField()
+    createdAt = TimestampField(source="created_at")
+    availableAt = TimestampField(source="available_at", allow_null=True)
+    completedAt = TimestampField(source="completed_at", allow_null=True)

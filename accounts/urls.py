@@ -9,4 +9,5 @@ urlpatterns = [
     path("auth/logout", views.LogoutView.as_view()),
     path("auth/me", views.MeView.as_view()),
     path("users/profile/photo", views.ProfilePhotoView.as_view()),
+    path("users/me/transactions", views.MyTransactionsView.as_view()),
 ]

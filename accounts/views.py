@@ -1,6 +1,7 @@
 """The accounts API: sign-up, sign-in, token refresh and sign-out, the caller,
 and the profile photo. Each view parses, calls a service, and renders."""
 
+from django.db import transaction
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -8,8 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.selectors import user_with_photo
+from accounts.selectors import transactions_of, user_with_photo
 from accounts.serializers import (
+    CreditTransactionSerializer,
     LoginInputSerializer,
     MeSerializer,
     ProfilePhotoInputSerializer,
@@ -17,6 +19,7 @@ from accounts.serializers import (
     RefreshTokenInputSerializer,
     RegisterInputSerializer,
 )
+from allmine.pagination import paginate
 
 
 def _valid(serializer_class, request):
@@ -35,10 +38,11 @@ class RegisterView(APIView):
 
     def post(self, request):
         data = _valid(RegisterInputSerializer, request)
-        user = services.user_register(**data)
-        return Response(
-            _session(user, services.token_pair_issue(user=user)), status=status.HTTP_201_CREATED
-        )
+        # One unit: a user whose tokens could not be issued is not left behind.
+        with transaction.atomic():
+            user = services.user_register(**data)
+            tokens = services.token_pair_issue(user=user)
+        return Response(_session(user, tokens), status=status.HTTP_201_CREATED)
 
 
 class LoginView(APIView):
@@ -83,3 +87,9 @@ class ProfilePhotoView(APIView):
         data = _valid(ProfilePhotoInputSerializer, request)
         photo = services.profile_photo_set(user=request.user, upload=data["file"])
         return Response(ProfilePhotoSerializer(photo).data)
+
+
+class MyTransactionsView(APIView):
+    def get(self, request):
+        page = paginate(transactions_of(request.user), request.query_params)
+        return Response(page.as_data(CreditTransactionSerializer(page.items, many=True).data))

@@ -89,7 +89,11 @@ def process_uploaded_image(upload, field: str) -> ProcessedImage:
             image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
     except ValidationFailed:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationFailed.field(
+            field, f"The image has more than {settings.IMAGE_MAX_PIXELS} pixels."
+        ) from None
+    except UnidentifiedImageError:
         raise ValidationFailed.field(field, "The file is not a JPEG, PNG or WebP image.") from None
     except (OSError, SyntaxError, ValueError, EOFError):
         raise ValidationFailed.field(field, "The image is damaged or incomplete.") from None

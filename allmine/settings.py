@@ -212,6 +212,20 @@ LIVESTREAM_MAX_PRICE = Decimal(env.str("LIVESTREAM_MAX_PRICE", default="10000"))
 LIVESTREAM_MAX_FUNDING_GOAL = Decimal(env.str("LIVESTREAM_MAX_FUNDING_GOAL", default="1000000"))
 LIVESTREAM_MAX_GUESTS = env.int("LIVESTREAM_MAX_GUESTS", default=8)
 LIVESTREAM_DEFAULT_THUMBNAIL = "livestreams/default-thumbnail.png"
+# A scheduled stream nobody started expires this long after its planned start.
+LIVESTREAM_START_GRACE_MINUTES = env.int("LIVESTREAM_START_GRACE_MINUTES", default=30)
+# An active stream is ended this long after its planned end, or, without a planned
+# end, this many hours after it started.
+LIVESTREAM_OVERDUE_GRACE_MINUTES = env.int("LIVESTREAM_OVERDUE_GRACE_MINUTES", default=60)
+LIVESTREAM_MAX_DURATION_HOURS = env.int("LIVESTREAM_MAX_DURATION_HOURS", default=12)
+REPLAY_RENTAL_HOURS = 24
+# Revenue shares of stream charges and replay rentals; the platform keeps the rest.
+REVENUE_SHARE_SOLO_CREATOR = Decimal(env.str("REVENUE_SHARE_SOLO_CREATOR", default="0.80"))
+REVENUE_SHARE_DUO_CREATOR = Decimal(env.str("REVENUE_SHARE_DUO_CREATOR", default="0.40"))
+REVENUE_SHARE_DUO_GUESTS = Decimal(env.str("REVENUE_SHARE_DUO_GUESTS", default="0.40"))
+# How many reverse proxies (load balancers) stand in front of the app and append
+# to X-Forwarded-For; 0 means the peer address is the client's.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {

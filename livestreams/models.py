@@ -76,8 +76,10 @@ class LiveStream(models.Model):
     planned_end_date = models.DateTimeField(_("planned end"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
-    # When the creator last joined as broadcaster (their Broadcaster entry).
+    # The creator's Broadcaster entry: when they first went live, and whether they
+    # are in the channel now.
     host_joined_at = models.DateTimeField(_("host joined at"), null=True, blank=True)
+    host_present = models.BooleanField(_("host in the channel"), default=False)
     funding_goal = models.DecimalField(_("funding goal"), **MONEY, null=True, blank=True)
     collected_funding = models.DecimalField(
         _("collected funding"), **MONEY, default=Decimal("0.00"), editable=False
@@ -103,6 +105,10 @@ class LiveStream(models.Model):
         verbose_name = _("live stream")
         verbose_name_plural = _("live streams")
         ordering = ["-created_at"]
+        permissions = [
+            ("moderate_livestream", _("Can moderate live streams (end, cancel, remove, ban)")),
+            ("change_livestream_price", _("Can change live stream prices")),
+        ]
         indexes = [
             models.Index(fields=["creator", "status"], name="livestream_creator_status"),
             models.Index(fields=["status", "planned_start_date"], name="livestream_status_start"),
@@ -295,3 +301,99 @@ class LiveStreamBan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_type} {self.user_id} in {self.live_stream_id}"
+
+
+class Participant(models.Model):
+    """An audience member of a stream: one row per user and stream, whatever the
+    number of times they join; holds their presence, watch time and device."""
+
+    id = ObjectIdField()
+    live_stream = models.ForeignKey(
+        LiveStream, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    is_present = models.BooleanField(_("watching now"), default=True)
+    first_joined_at = models.DateTimeField(_("first joined at"), default=timezone.now)
+    last_joined_at = models.DateTimeField(_("last joined at"), default=timezone.now)
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+    watch_seconds = models.PositiveIntegerField(_("watch time (s)"), default=0)
+    join_count = models.PositiveIntegerField(_("joins"), default=1)
+    # The stream_charge paid for a paid stream (once per user and stream).
+    charge = models.OneToOneField(
+        "accounts.CreditTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    device_type = models.CharField(_("device type"), max_length=32, blank=True)
+    device_model = models.CharField(_("device model"), max_length=100, blank=True)
+    os_version = models.CharField(_("OS version"), max_length=50, blank=True)
+    app_version = models.CharField(_("app version"), max_length=50, blank=True)
+    country = models.CharField(_("country"), max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["live_stream", "user"], name="participant_once_per_stream"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["live_stream", "is_present"], name="participant_stream_present"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} watches {self.live_stream_id}"
+
+
+class ContributionStatus(models.TextChoices):
+    COMPLETED = "completed", _("completed")
+    REFUNDED = "refunded", _("refunded")
+
+
+class Contribution(models.Model):
+    """Credits a user gave towards a scheduled stream's funding goal."""
+
+    id = ObjectIdField()
+    live_stream = models.ForeignKey(
+        LiveStream, on_delete=models.PROTECT, related_name="contributions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contributions"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=ContributionStatus.choices,
+        default=ContributionStatus.COMPLETED,
+    )
+    transaction = models.OneToOneField(
+        "accounts.CreditTransaction", on_delete=models.PROTECT, related_name="+"
+    )
+    refund_transaction = models.OneToOneField(
+        "accounts.CreditTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("contributed at"), default=timezone.now, editable=False)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contribution")
+        verbose_name_plural = _("contributions")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "status"], name="contribution_user_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="contribution_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} from {self.user_id} to {self.live_stream_id}"

@@ -2,16 +2,23 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+
+from allmine.exceptions import NotFound
 from livestreams.models import (
     BanAction,
+    Contribution,
+    ContributionStatus,
     Guest,
     LiveStream,
     LiveStreamBan,
     LiveStreamStatus,
     MiniCrowdFunding,
+    Participant,
     ReplayAccess,
 )
 
@@ -35,6 +42,33 @@ class ReplayAccessState:
 
 def streams_with_creator():
     return LiveStream.objects.select_related("creator__profile_photo")
+
+
+def streams_for_user(user):
+    """Streams with what the join paths need to know about `user`, in the same
+    query: `viewer_is_guest`, `viewer_is_blocked` (an in-force BLOCK ban) and
+    `viewer_is_participant`."""
+    here = OuterRef("pk")
+    return streams_with_creator().annotate(
+        viewer_is_guest=Exists(Guest.objects.filter(live_stream=here, user=user)),
+        viewer_is_blocked=Exists(
+            LiveStreamBan.objects.in_force().filter(
+                live_stream=here, user=user, action_type=BanAction.BLOCK
+            )
+        ),
+        viewer_is_participant=Exists(Participant.objects.filter(live_stream=here, user=user)),
+    )
+
+
+def role_in_stream(stream: LiveStream, user) -> str | None:
+    """The caller's role, from a stream loaded through `streams_for_user`."""
+    if stream.creator_id == user.pk:
+        return ROLE_HOST
+    if stream.viewer_is_guest:
+        return ROLE_GUEST
+    if stream.viewer_is_participant:
+        return ROLE_AUDIENCE
+    return None
 
 
 def stream_is_rentable(stream: LiveStream) -> bool:
@@ -100,8 +134,22 @@ def prepare_for_viewer(streams: list[LiveStream], viewer, now: datetime) -> list
         else:
             roles[stream.pk] = None
 
+    undecided = [pk for pk, role in roles.items() if role is None]
+    if viewer is not None and undecided:
+        watched = set(
+            Participant.objects.filter(user=viewer, live_stream_id__in=undecided).values_list(
+                "live_stream_id", flat=True
+            )
+        )
+        roles.update({pk: ROLE_AUDIENCE for pk in watched})
+
+    # Only an ended stream can have been rented.
     rentals = {}
-    renters = [pk for pk, role in roles.items() if role is None]
+    renters = [
+        s.pk
+        for s in streams
+        if roles[s.pk] in (None, ROLE_AUDIENCE) and s.status == LiveStreamStatus.ENDED
+    ]
     if viewer is not None and renters:
         rentals = {
             r.live_stream_id: r
@@ -130,3 +178,67 @@ def user_is_blocked(*, user, stream: LiveStream) -> bool:
         .filter(live_stream=stream, user=user, action_type=BanAction.BLOCK)
         .exists()
     )
+
+
+def overdue_streams_filter(now: datetime) -> Q:
+    """Active streams long past their planned end (or, without one, their maximum
+    duration): the ones `end_overdue_streams` ends."""
+    grace = timedelta(minutes=settings.LIVESTREAM_OVERDUE_GRACE_MINUTES)
+    longest = timedelta(hours=settings.LIVESTREAM_MAX_DURATION_HOURS)
+    return Q(status=LiveStreamStatus.ACTIVE, deleted_at__isnull=True) & (
+        Q(planned_end_date__lt=now - grace)
+        | Q(planned_end_date__isnull=True, started_at__lt=now - longest)
+    )
+
+
+def expirable_streams_filter(now: datetime) -> Q:
+    """Scheduled streams nobody started whose start plus the grace period has passed."""
+    grace = timedelta(minutes=settings.LIVESTREAM_START_GRACE_MINUTES)
+    return Q(status=LiveStreamStatus.SCHEDULED, planned_start_date__lt=now - grace)
+
+
+def stream_visible(stream_id: str) -> LiveStream:
+    stream = streams_with_creator().visible().filter(pk=stream_id).first()
+    if stream is None:
+        raise NotFound("No live stream has this id.")
+    return stream
+
+
+def streams_filtered(
+    *, status: str | None = None, interest: str | None = None, creator: str | None = None
+):
+    streams = streams_with_creator().visible().order_by("-created_at", "-pk")
+    if status:
+        streams = streams.filter(status=status)
+    if interest:
+        streams = streams.filter(interest=interest)
+    if creator:
+        streams = streams.filter(creator_id=creator)
+    return streams
+
+
+def streams_funded_by(user):
+    """Scheduled streams the user has funded (and not been refunded)."""
+    funded = Contribution.objects.filter(
+        live_stream=OuterRef("pk"), user=user, status=ContributionStatus.COMPLETED
+    )
+    return (
+        streams_with_creator()
+        .visible()
+        .filter(Exists(funded), status=LiveStreamStatus.SCHEDULED)
+        .order_by("planned_start_date", "pk")
+    )
+
+
+def streams_rented_by(user):
+    """Streams whose replay the user has rented, latest rental first."""
+    return (
+        streams_with_creator()
+        .visible()
+        .filter(replay_accesses__user=user)
+        .order_by("-replay_accesses__rented_at", "-pk")
+    )
+
+
+def viewer_count(stream: LiveStream) -> int:
+    return Participant.objects.filter(live_stream=stream, is_present=True).count()

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from accounts.serializers import UserSummarySerializer
 from allmine.fields import MoneyField, ObjectIdInputField, TimestampField, money_to_json
 from allmine.media import media_url, static_file_url
-from livestreams.models import LiveStreamType
+from livestreams.models import BanAction, LiveStreamStatus, LiveStreamType
 from livestreams.selectors import funding_percentage
 
 # --- Output -------------------------------------------------------------------
@@ -78,7 +78,7 @@ class LiveStreamSerializer(serializers.Serializer):
             "user": stream.creator_id,
             "role": "host",
             "uid": stream.creator.agora_uid if host_joined else None,
-            "hasJoined": host_joined,
+            "hasJoined": stream.host_present,
             "joinedAt": TimestampField().to_representation(stream.host_joined_at)
             if host_joined
             else None,
@@ -87,7 +87,7 @@ class LiveStreamSerializer(serializers.Serializer):
             {
                 "user": guest.user_id,
                 "role": "guest",
-                "uid": guest.uid if guest.has_joined else None,
+                "uid": guest.uid,
                 "hasJoined": guest.has_joined,
                 "joinedAt": TimestampField().to_representation(guest.joined_at)
                 if guest.joined_at
@@ -181,4 +181,76 @@ class LiveStreamCreateInputSerializer(serializers.Serializer):
 
 
 class LiveStreamIdInputSerializer(serializers.Serializer):
+    liveStreamId = ObjectIdInputField(source="live_stream_id")
+
+
+class ContributionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    liveStreamId = serializers.CharField(source="live_stream_id")
+    amount = MoneyField()
+    status = serializers.CharField()
+    createdAt = TimestampField(source="created_at")
+    refundedAt = TimestampField(source="refunded_at", allow_null=True)
+
+
+class BanSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    liveStreamId = serializers.CharField(source="live_stream_id")
+    targetUserId = serializers.CharField(source="user_id")
+    actionType = serializers.CharField(source="action_type")
+    reason = serializers.CharField()
+    createdBy = serializers.CharField(source="created_by_id", allow_null=True)
+    createdAt = TimestampField(source="created_at")
+    isActive = serializers.SerializerMethodField()
+    liftedAt = TimestampField(source="lifted_at", allow_null=True)
+    liftedBy = serializers.CharField(source="lifted_by_id", allow_null=True)
+
+    def get_isActive(self, ban) -> bool:
+        return ban.lifted_at is None
+
+
+# --- Input (the rest of a stream's life) ---------------------------------------------
+
+
+class AudienceJoinInputSerializer(LiveStreamIdInputSerializer):
+    deviceType = serializers.CharField(
+        source="device_type", required=False, allow_blank=True, max_length=32
+    )
+    deviceModel = serializers.CharField(
+        source="device_model", required=False, allow_blank=True, max_length=100
+    )
+    osVersion = serializers.CharField(
+        source="os_version", required=False, allow_blank=True, max_length=50
+    )
+    appVersion = serializers.CharField(
+        source="app_version", required=False, allow_blank=True, max_length=50
+    )
+    country = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class StreamListFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=LiveStreamStatus.values, required=False)
+    interest = serializers.ChoiceField(choices=settings.LIVESTREAM_INTERESTS, required=False)
+    creator = ObjectIdInputField(required=False)
+
+
+class FundInputSerializer(serializers.Serializer):
+    amount = MoneyField()
+
+
+class ReplaySettingsInputSerializer(serializers.Serializer):
+    isActiveReplayOnCreatorProfile = serializers.BooleanField(
+        source="is_active_replay_on_creator_profile", required=False, allow_null=True
+    )
+    replayCreditPrice = MoneyField(source="replay_credit_price", required=False, allow_null=True)
+
+
+class BanCreateInputSerializer(serializers.Serializer):
+    liveStreamId = ObjectIdInputField(source="live_stream_id")
+    targetUserId = ObjectIdInputField(source="target_user_id")
+    actionType = serializers.ChoiceField(source="action_type", choices=BanAction.values)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class BanListFilterSerializer(serializers.Serializer):
     liveStreamId = ObjectIdInputField(source="live_stream_id")

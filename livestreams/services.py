@@ -5,14 +5,17 @@ views, the admin and the management commands all call these functions.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import TransactionKind, TransactionStatus
+from accounts.services import credit_post, lock_users
 from allmine.exceptions import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.ids import new_object_id
 from allmine.images import ProcessedImage
@@ -22,12 +25,29 @@ from livestreams.channels import new_channel_name
 from livestreams.models import (
     JOINABLE_STATUSES,
     OPEN_STATUSES,
+    BanAction,
+    Contribution,
+    ContributionStatus,
     Guest,
     LiveStream,
+    LiveStreamBan,
     LiveStreamStatus,
     LiveStreamType,
+    Participant,
+    ReplayAccess,
 )
-from livestreams.selectors import prepare_for_viewer, streams_with_creator, user_is_blocked
+from livestreams.selectors import (
+    ROLE_AUDIENCE,
+    ROLE_GUEST,
+    ROLE_HOST,
+    overdue_streams_filter,
+    prepare_for_viewer,
+    role_in_stream,
+    stream_is_rentable,
+    streams_for_user,
+    streams_with_creator,
+    user_is_blocked,
+)
 
 CHANNEL_NAME_ATTEMPTS = 8
 User = get_user_model()
@@ -205,7 +225,19 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
             stream.status = LiveStreamStatus.ACTIVE
             stream.started_at = now
             stream.host_joined_at = now
-            stream.save(update_fields=["status", "started_at", "host_joined_at", "updated_at"])
+            stream.host_present = True
+            stream.save(
+                update_fields=[
+                    "status",
+                    "started_at",
+                    "host_joined_at",
+                    "host_present",
+                    "updated_at",
+                ]
+            )
+        elif not stream.host_present:  # back after leaving the channel
+            stream.host_present = True
+            stream.save(update_fields=["host_present", "updated_at"])
     credentials = agora.issue_credentials(
         channel_name=stream.channel_name, user=user, role=agora.HOST, now=now
     )
@@ -216,7 +248,14 @@ def livestream_join_as_guest(*, user, live_stream_id: str) -> JoinResult:
     """An invited guest joins a duo stream as a second broadcaster."""
     now = timezone.now()
     with transaction.atomic():
-        stream = streams_with_creator().visible().filter(pk=live_stream_id).first()
+        # Locked so that a guest cannot slip in while the stream is being ended.
+        stream = (
+            streams_with_creator()
+            .visible()
+            .select_for_update(of=("self",))
+            .filter(pk=live_stream_id)
+            .first()
+        )
         if stream is None:
             raise NotFound("No live stream has this id.")
         guest = Guest.objects.select_for_update().filter(live_stream=stream, user=user).first()
@@ -236,3 +275,542 @@ def livestream_join_as_guest(*, user, live_stream_id: str) -> JoinResult:
         channel_name=stream.channel_name, user=user, role=agora.HOST, now=now
     )
     return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
+
+
+# --- Audience ----------------------------------------------------------------------
+
+
+def is_moderator(user) -> bool:
+    """Moderators hold `livestreams.moderate_livestream` (superusers hold everything)."""
+    return user.is_active and user.has_perm("livestreams.moderate_livestream")
+
+
+def _stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
+    streams = streams_for_user(user).visible()
+    if lock:
+        streams = streams.select_for_update(of=("self",))
+    stream = streams.filter(pk=live_stream_id).first()
+    if stream is None:
+        raise NotFound("No live stream has this id.")
+    return stream
+
+
+def _refuse_blocked(stream: LiveStream) -> None:
+    """The join and renew paths' ban check, on a stream from `streams_for_user`."""
+    if stream.viewer_is_blocked:
+        raise InsufficientPermissions("You are banned from this live stream.")
+
+
+def _revenue_recipients(stream: LiveStream) -> list[tuple[str, Decimal]]:
+    """Who earns from a charge on `stream`, and their share of it (spec §4)."""
+    if stream.live_stream_type == LiveStreamType.SOLO:
+        return [(stream.creator_id, settings.REVENUE_SHARE_SOLO_CREATOR)]
+    guest_ids = list(
+        Guest.objects.filter(live_stream=stream)
+        .order_by("position")
+        .values_list("user_id", flat=True)
+    )
+    if not guest_ids:
+        return [(stream.creator_id, settings.REVENUE_SHARE_DUO_CREATOR)]
+    each = settings.REVENUE_SHARE_DUO_GUESTS / len(guest_ids)
+    return [(stream.creator_id, settings.REVENUE_SHARE_DUO_CREATOR)] + [
+        (g, each) for g in guest_ids
+    ]
+
+
+def _pay_revenue(*, stream, charge, kind: str, recipients, pending_until=None) -> None:
+    """Credit each recipient their share of `charge`, rounded down to the cent; the
+    platform keeps the rest."""
+    gross = -charge.amount
+    for user_id, share in recipients:
+        amount = (gross * share).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        if amount > 0:
+            credit_post(
+                user_id=user_id,
+                amount=amount,
+                kind=kind,
+                live_stream=stream,
+                related=charge,
+                pending_until=pending_until,
+            )
+
+
+def _client_details(device: dict, ip_address: str | None) -> dict:
+    fields = ("device_type", "device_model", "os_version", "app_version", "country")
+    details = {name: (device.get(name) or "")[:100] for name in fields}
+    details["ip_address"] = ip_address
+    return details
+
+
+def livestream_join_as_audience(
+    *, user, live_stream_id: str, device: dict | None = None, ip_address: str | None = None
+) -> JoinResult:
+    """An audience member joins an active stream. A paid stream charges its price
+    once per user and stream; joining again never charges again."""
+    for attempt in range(2):
+        try:
+            return _join_as_audience_once(
+                user=user, live_stream_id=live_stream_id, device=device or {}, ip_address=ip_address
+            )
+        except IntegrityError:
+            # The same user's concurrent first join won the race (the unique
+            # participant row); this attempt was rolled back, charge and all.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinResult:
+    now = timezone.now()
+    with transaction.atomic():
+        stream = _stream_for(user, live_stream_id)
+        if stream.creator_id == user.pk or stream.viewer_is_guest:
+            raise InsufficientPermissions(
+                "Broadcasters join with join-as-creator or join-as-guest."
+            )
+        _refuse_blocked(stream)
+        if stream.status != LiveStreamStatus.ACTIVE:
+            raise Conflict(
+                f"This live stream is {stream.status}; only an active stream can be watched."
+            )
+        details = _client_details(device, ip_address)
+        participant = (
+            Participant.objects.select_for_update().filter(live_stream=stream, user=user).first()
+        )
+        if participant is None:
+            charge = None
+            if stream.access_type == "paid":
+                recipients = _revenue_recipients(stream)
+                lock_users([user.pk, *(uid for uid, _share in recipients)])
+                charge = credit_post(
+                    user_id=user.pk,
+                    amount=-stream.price,
+                    kind=TransactionKind.STREAM_CHARGE,
+                    live_stream=stream,
+                )
+                _pay_revenue(
+                    stream=stream,
+                    charge=charge,
+                    kind=TransactionKind.STREAM_REVENUE,
+                    recipients=recipients,
+                )
+            with transaction.atomic():
+                Participant.objects.create(
+                    live_stream=stream,
+                    user=user,
+                    first_joined_at=now,
+                    last_joined_at=now,
+                    charge=charge,
+                    **details,
+                )
+        else:
+            if participant.is_present:
+                participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
+            participant.is_present = True
+            participant.last_joined_at = now
+            participant.join_count += 1
+            for name, value in details.items():
+                if value:
+                    setattr(participant, name, value)
+            participant.save()
+        stream.viewer_is_participant = True
+    credentials = agora.issue_credentials(
+        channel_name=stream.channel_name, user=user, role=agora.AUDIENCE, now=now
+    )
+    return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
+
+
+def _seconds_between(start, end) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def livestream_renew_token(*, user, live_stream_id: str) -> dict:
+    """Fresh credentials for the caller's current role, after every check of the
+    original join is made again."""
+    now = timezone.now()
+    stream = _stream_for(user, live_stream_id)
+    role = role_in_stream(stream, user)
+    if role is None:
+        raise InsufficientPermissions("You have not joined this live stream.")
+    _refuse_blocked(stream)
+    allowed = JOINABLE_STATUSES if role == ROLE_GUEST else (LiveStreamStatus.ACTIVE,)
+    if stream.status not in allowed:
+        raise Conflict(f"This live stream is {stream.status}; no new token is issued.")
+    return agora.issue_credentials(
+        channel_name=stream.channel_name,
+        user=user,
+        role=agora.AUDIENCE if role == ROLE_AUDIENCE else agora.HOST,
+        now=now,
+    )
+
+
+def livestream_leave(*, user, live_stream_id: str) -> dict:
+    """Record that the caller left the channel (broadcaster state, watch time)."""
+    now = timezone.now()
+    with transaction.atomic():
+        stream = _stream_for(user, live_stream_id)
+        role = role_in_stream(stream, user)
+        watch_seconds = None
+        if role == ROLE_HOST:
+            LiveStream.objects.filter(pk=stream.pk).update(host_present=False, updated_at=now)
+        elif role == ROLE_GUEST:
+            Guest.objects.filter(live_stream=stream, user=user).update(has_joined=False)
+        elif role == ROLE_AUDIENCE:
+            participant = (
+                Participant.objects.select_for_update().filter(live_stream=stream, user=user).get()
+            )
+            if participant.is_present:
+                participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
+                participant.is_present = False
+                participant.left_at = now
+                participant.save(update_fields=["watch_seconds", "is_present", "left_at"])
+            watch_seconds = participant.watch_seconds
+        else:
+            raise InsufficientPermissions("You have not joined this live stream.")
+    return {"liveStreamId": stream.pk, "role": role, "watchSeconds": watch_seconds}
+
+
+# --- The creator's and the moderators' actions ----------------------------------------
+
+
+def _stream_to_manage(actor, live_stream_id: str, *, guests_may: bool = False) -> LiveStream:
+    """The stream, locked, if `actor` is its creator or a moderator (or, with
+    `guests_may`, one of its invited guests)."""
+    stream = _stream_for(actor, live_stream_id, lock=True)
+    ensure_can_manage(actor, stream, guests_may=guests_may)
+    return stream
+
+
+def ensure_can_manage(actor, stream: LiveStream, *, guests_may: bool = False) -> None:
+    """The creator and the moderators manage a stream (and, where `guests_may`,
+    its invited guests: a stream from `streams_for_user`)."""
+    if stream.creator_id == actor.pk or is_moderator(actor):
+        return
+    if guests_may and stream.viewer_is_guest:
+        return
+    raise InsufficientPermissions(
+        "Only the creator of this live stream or a moderator can do this."
+    )
+
+
+def _audience_leaves(stream: LiveStream, now) -> None:
+    """Everyone still watching leaves with the stream; their watch time is kept."""
+    present = Participant.objects.filter(live_stream=stream, is_present=True)
+    batch = []
+    for participant in present.only("pk", "last_joined_at", "watch_seconds").iterator(
+        chunk_size=2000
+    ):
+        participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
+        participant.is_present = False
+        participant.left_at = now
+        batch.append(participant)
+        if len(batch) >= 2000:
+            Participant.objects.bulk_update(batch, ["watch_seconds", "is_present", "left_at"])
+            batch = []
+    if batch:
+        Participant.objects.bulk_update(batch, ["watch_seconds", "is_present", "left_at"])
+    Guest.objects.filter(live_stream=stream).update(has_joined=False)
+
+
+def _end(stream: LiveStream, now) -> None:
+    stream.status = LiveStreamStatus.ENDED
+    stream.ended_at = now
+    stream.host_present = False
+    stream.save(update_fields=["status", "ended_at", "host_present", "updated_at"])
+    _audience_leaves(stream, now)
+
+
+def livestream_end(*, actor, live_stream_id: str) -> LiveStream:
+    """The creator or a moderator ends an active stream."""
+    now = timezone.now()
+    with transaction.atomic():
+        stream = _stream_to_manage(actor, live_stream_id)
+        if stream.status != LiveStreamStatus.ACTIVE:
+            raise Conflict(
+                f"This live stream is {stream.status}; only an active stream can be ended."
+            )
+        _end(stream, now)
+    return prepare_for_viewer([stream], actor, now)[0]
+
+
+def _refund_contributions(stream: LiveStream) -> int:
+    """Give every completed contribution back to its contributor. Returns how many."""
+    contributions = list(
+        Contribution.objects.select_for_update()
+        .select_related("transaction")
+        .filter(live_stream=stream, status=ContributionStatus.COMPLETED)
+        .order_by("pk")
+    )
+    if not contributions:
+        return 0
+    lock_users(c.user_id for c in contributions)
+    now = timezone.now()
+    for contribution in contributions:
+        refund = credit_post(
+            user_id=contribution.user_id,
+            amount=contribution.amount,
+            kind=TransactionKind.STREAM_FUNDING_REFUND,
+            live_stream=stream,
+            related=contribution.transaction,
+            reason="The funded live stream did not take place.",
+        )
+        contribution.transaction.status = TransactionStatus.REFUNDED
+        contribution.transaction.save(update_fields=["status"])
+        contribution.status = ContributionStatus.REFUNDED
+        contribution.refund_transaction = refund
+        contribution.refunded_at = now
+        contribution.save(update_fields=["status", "refund_transaction", "refunded_at"])
+    LiveStream.objects.filter(pk=stream.pk).update(collected_funding=Decimal("0.00"))
+    stream.collected_funding = Decimal("0.00")
+    return len(contributions)
+
+
+def livestream_cancel(*, actor, live_stream_id: str) -> LiveStream:
+    """Cancel before the start: `cancelled_by_host` for the creator (or a
+    moderator), `cancelled_by_guest` for an invited guest; funding is refunded."""
+    now = timezone.now()
+    with transaction.atomic():
+        stream = _stream_to_manage(actor, live_stream_id, guests_may=True)
+        if stream.status not in (LiveStreamStatus.SCHEDULED, LiveStreamStatus.PREPARING):
+            raise Conflict(
+                f"This live stream is {stream.status}; only one not yet started can be cancelled."
+            )
+        by_guest = stream.viewer_is_guest and stream.creator_id != actor.pk
+        stream.status = (
+            LiveStreamStatus.CANCELLED_BY_GUEST if by_guest else LiveStreamStatus.CANCELLED_BY_HOST
+        )
+        stream.save(update_fields=["status", "updated_at"])
+        _refund_contributions(stream)
+    return prepare_for_viewer([stream], actor, now)[0]
+
+
+def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
+    """Soft-delete a stream. Its creator may not while it is active; a moderator
+    removing an active stream ends it first. Funding of a stream that will now
+    not take place is refunded."""
+    now = timezone.now()
+    with transaction.atomic():
+        stream = _stream_to_manage(actor, live_stream_id)
+        moderating = stream.creator_id != actor.pk
+        if stream.status == LiveStreamStatus.ACTIVE:
+            if not moderating:
+                raise Conflict("An active live stream cannot be deleted; end it first.")
+            _end(stream, now)
+        if stream.status in (LiveStreamStatus.SCHEDULED, LiveStreamStatus.PREPARING):
+            _refund_contributions(stream)
+        stream.deleted_at = now
+        stream.deleted_by = actor
+        stream.deletion_reason = reason or (
+            "Removed by a moderator." if moderating else "Deleted by its creator."
+        )
+        stream.save(update_fields=["deleted_at", "deleted_by", "deletion_reason", "updated_at"])
+
+
+def livestream_update_replay_settings(*, actor, live_stream_id: str, **changes) -> LiveStream:
+    """The creator turns the replay on their profile on or off and sets its price."""
+    now = timezone.now()
+    allowed = {"is_active_replay_on_creator_profile", "replay_credit_price"}
+    if not changes or set(changes) - allowed:
+        raise ValidationFailed("Send isActiveReplayOnCreatorProfile and/or replayCreditPrice.")
+    if "replay_credit_price" in changes:
+        validate_price("replayCreditPrice", changes["replay_credit_price"])
+    with transaction.atomic():
+        stream = _stream_for(actor, live_stream_id, lock=True)
+        if stream.creator_id != actor.pk:
+            raise InsufficientPermissions(
+                "Only the creator of this live stream can change its replay."
+            )
+        for name, value in changes.items():
+            setattr(stream, name, value)
+        stream.save(update_fields=[*changes, "updated_at"])
+    return prepare_for_viewer([stream], actor, now)[0]
+
+
+# --- Funding ----------------------------------------------------------------------
+
+
+def livestream_fund(
+    *, user, live_stream_id: str, amount: Decimal
+) -> tuple[Contribution, LiveStream]:
+    """A contribution to a scheduled stream's funding goal, debited from the
+    caller's credits."""
+    now = timezone.now()
+    if amount is None or amount <= 0:
+        raise ValidationFailed.field("amount", "Must be greater than zero.")
+    validate_price("amount", amount, maximum=settings.LIVESTREAM_MAX_FUNDING_GOAL)
+    with transaction.atomic():
+        # The stream row first, then the user's: the same order as cancel and expire.
+        stream = _stream_for(user, live_stream_id, lock=True)
+        if stream.creator_id == user.pk:
+            raise InsufficientPermissions("A creator cannot fund their own live stream.")
+        _refuse_blocked(stream)
+        if stream.status != LiveStreamStatus.SCHEDULED or not stream.funding_goal:
+            raise Conflict("Only a scheduled live stream with a funding goal can be funded.")
+        entry = credit_post(
+            user_id=user.pk,
+            amount=-amount,
+            kind=TransactionKind.STREAM_FUNDING_CONTRIBUTION,
+            live_stream=stream,
+        )
+        contribution = Contribution.objects.create(
+            live_stream=stream, user=user, amount=amount, transaction=entry, created_at=now
+        )
+        LiveStream.objects.filter(pk=stream.pk).update(
+            collected_funding=F("collected_funding") + amount, updated_at=now
+        )
+        stream.refresh_from_db(fields=["collected_funding", "updated_at"])
+    return contribution, prepare_for_viewer([stream], user, now)[0]
+
+
+# --- Replays ----------------------------------------------------------------------
+
+
+def replay_rent(*, user, live_stream_id: str) -> LiveStream:
+    """Rent a replay for 24 h (spec §4). Renting again while the rental is active
+    charges nothing; an expired rental is re-activated. Revenue is paid out when
+    the window has closed (`settle_replay_revenue`)."""
+    now = timezone.now()
+    with transaction.atomic():
+        stream = _stream_for(user, live_stream_id)
+        if stream.creator_id == user.pk or stream.viewer_is_guest:
+            raise Conflict("The creator and the guests of a live stream watch its replay free.")
+        if not stream_is_rentable(stream):
+            raise Conflict("This live stream's replay cannot be rented.")
+        lock_users([user.pk])  # one rental decision at a time per user
+        rental = (
+            ReplayAccess.objects.select_for_update().filter(live_stream=stream, user=user).first()
+        )
+        if rental is None or rental.expires_at <= now:
+            expires = now + timedelta(hours=settings.REPLAY_RENTAL_HOURS)
+            charge = credit_post(
+                user_id=user.pk,
+                amount=-stream.replay_credit_price,
+                kind=TransactionKind.REPLAY_RENTAL,
+                live_stream=stream,
+            )
+            _pay_revenue(
+                stream=stream,
+                charge=charge,
+                kind=TransactionKind.REPLAY_REVENUE,
+                recipients=_revenue_recipients(stream),
+                pending_until=expires,
+            )
+            if rental is None:
+                rental = ReplayAccess(live_stream=stream, user=user)
+            rental.price = stream.replay_credit_price
+            rental.rented_at = now
+            rental.expires_at = expires
+            rental.save()
+    return prepare_for_viewer([stream], user, now)[0]
+
+
+# --- Bans -------------------------------------------------------------------------
+
+
+def ban_create(
+    *, actor, live_stream_id: str, target_user_id: str, action_type: str, reason: str = ""
+) -> LiveStreamBan:
+    """Ban a user from a stream. A BLOCK takes effect at once: the user leaves the
+    audience and the broadcasters, and the next join or renew is refused."""
+    now = timezone.now()
+    with transaction.atomic():
+        stream = _stream_to_manage(actor, live_stream_id)
+        target = User.objects.filter(pk=target_user_id).first()
+        if target is None:
+            raise NotFound("No user has this id.")
+        if target.pk == stream.creator_id:
+            raise ValidationFailed.field(
+                "targetUserId", "The creator cannot be banned from their own live stream."
+            )
+        if target.pk == actor.pk:
+            raise ValidationFailed.field("targetUserId", "You cannot ban yourself.")
+        if LiveStreamBan.objects.in_force().filter(live_stream=stream, user=target).exists():
+            raise Conflict(
+                "This user is already banned from this live stream; lift that ban first."
+            )
+        try:
+            with transaction.atomic():
+                ban = LiveStreamBan.objects.create(
+                    live_stream=stream,
+                    user=target,
+                    action_type=action_type,
+                    reason=reason,
+                    created_by=actor,
+                    created_at=now,
+                )
+        except IntegrityError:
+            raise Conflict("This user is already banned from this live stream.") from None
+        if action_type == BanAction.BLOCK:
+            for participant in Participant.objects.select_for_update().filter(
+                live_stream=stream, user=target, is_present=True
+            ):
+                participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
+                participant.is_present = False
+                participant.left_at = now
+                participant.save(update_fields=["watch_seconds", "is_present", "left_at"])
+            Guest.objects.filter(live_stream=stream, user=target).update(has_joined=False)
+    return ban
+
+
+def ban_lift(*, actor, ban_id: str) -> LiveStreamBan:
+    """Lift a ban (a soft delete: the row stays, with who lifted it and when)."""
+    with transaction.atomic():
+        ban = (
+            LiveStreamBan.objects.select_for_update(of=("self",))
+            .select_related("live_stream")
+            .filter(pk=ban_id, live_stream__deleted_at__isnull=True)
+            .first()
+        )
+        if ban is None:
+            raise NotFound("No ban has this id.")
+        if ban.live_stream.creator_id != actor.pk and not is_moderator(actor):
+            raise InsufficientPermissions(
+                "Only the creator of this live stream or a moderator can do this."
+            )
+        if ban.lifted_at is not None:
+            raise Conflict("This ban has already been lifted.")
+        ban.lifted_at = timezone.now()
+        ban.lifted_by = actor
+        ban.save(update_fields=["lifted_at", "lifted_by"])
+    return ban
+
+
+# --- Staff commands ---------------------------------------------------------------
+
+
+def livestream_expire(*, live_stream_id: str, now=None) -> bool:
+    """Expire one scheduled stream nobody started once its start plus the grace
+    period has passed, refunding its funding. False if it no longer qualifies."""
+    now = now or timezone.now()
+    deadline = now - timedelta(minutes=settings.LIVESTREAM_START_GRACE_MINUTES)
+    with transaction.atomic():
+        stream = (
+            LiveStream.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk=live_stream_id,
+                status=LiveStreamStatus.SCHEDULED,
+                planned_start_date__lt=deadline,
+            )
+            .first()
+        )
+        if stream is None:
+            return False
+        stream.status = LiveStreamStatus.EXPIRED
+        stream.save(update_fields=["status", "updated_at"])
+        _refund_contributions(stream)
+    return True
+
+
+def livestream_end_overdue(*, live_stream_id: str, now=None) -> bool:
+    """End one active stream long past its planned end. False if it no longer qualifies."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stream = (
+            LiveStream.objects.select_for_update(skip_locked=True)
+            .filter(overdue_streams_filter(now), pk=live_stream_id)
+            .first()
+        )
+        if stream is None:
+            return False
+        _end(stream, now)
+    return True

@@ -145,6 +145,7 @@ class Command(BaseCommand):
                 status=LiveStreamStatus.ACTIVE,
                 started_at=now - timedelta(minutes=20),
                 host_joined_at=now - timedelta(minutes=20),
+                host_present=True,
             )
             created += 1
         return created
