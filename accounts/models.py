@@ -187,6 +187,10 @@ class CreditTransaction(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # Makes a repeated request (a staff command run twice) write the entry once.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=64, null=True, blank=True, unique=True
+    )
     created_by = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,

@@ -156,6 +156,7 @@ def credit_post(
     reason: str = "",
     actor: User | None = None,
     pending_until=None,
+    idempotency_key: str | None = None,
 ) -> CreditTransaction:
     """Write one ledger entry and, unless it is pending, apply it to the balance.
 
@@ -177,6 +178,7 @@ def credit_post(
         reason=reason[:255],
         created_by=actor,
         created_at=now,
+        idempotency_key=idempotency_key or None,
     )
     if pending_until is not None:
         entry.status = TransactionStatus.PENDING
@@ -228,7 +230,12 @@ def credit_settle(*, entry_id: str) -> CreditTransaction | None:
 
 @transaction.atomic
 def credits_grant(
-    *, user: User, amount, reason: str, actor: User | None = None
+    *,
+    user: User,
+    amount,
+    reason: str,
+    actor: User | None = None,
+    idempotency_key: str | None = None,
 ) -> CreditTransaction:
     """An administrator's adjustment (positive grants, negative takes back)."""
     if not reason or not reason.strip():
@@ -239,4 +246,5 @@ def credits_grant(
         kind=TransactionKind.ADMIN_ADJUSTMENT,
         reason=reason.strip(),
         actor=actor,
+        idempotency_key=idempotency_key,
     )

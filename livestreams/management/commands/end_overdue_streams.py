@@ -1,0 +1,30 @@
+from django.utils import timezone
+
+from allmine.management import StaffCommand
+from livestreams.models import LiveStream
+from livestreams.selectors import overdue_streams_filter
+from livestreams.services import livestream_end_overdue
+
+
+class Command(StaffCommand):
+    help = (
+        "End active streams more than LIVESTREAM_OVERDUE_GRACE_MINUTES past their "
+        "planned end (or LIVESTREAM_MAX_DURATION_HOURS after their start without one)."
+    )
+
+    def run(self, *, dry_run: bool, **options) -> str:
+        now = timezone.now()
+        candidates = list(
+            LiveStream.objects.filter(overdue_streams_filter(now))
+            .order_by("started_at")
+            .values_list("pk", "title")
+        )
+        if dry_run:
+            for pk, title in candidates:
+                self.stdout.write(f"would end {pk}  {title}")
+            return f"{len(candidates)} stream(s) would be ended."
+        ended = sum(
+            livestream_end_overdue(live_stream_id=pk, now=now)
+            for pk, _title in self.progress(candidates, what="streams")
+        )
+        return f"Ended {ended} stream(s); {len(candidates) - ended} no longer qualified."
