@@ -1,4 +1,4 @@
-"""Writes for accounts: registration, JWT pairs, profile photos."""
+"""Writes for accounts: registration, JWT pairs, profile photos, credits."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -55,6 +55,14 @@ def user_register(*, username: str, email: str, password: str, name: str, surnam
                 raise Conflict("email: A user with this e-mail already exists.") from None
             user.agora_uid = new_agora_uid()
     raise Conflict("Could not allocate an Agora uid; try again.")
+
+
+@transaction.atomic
+def user_sign_up(**fields) -> tuple[User, dict]:
+    """Register a user and open their first session, as one unit: a user whose
+    tokens could not be issued is not left behind."""
+    user = user_register(**fields)
+    return user, token_pair_issue(user=user)
 
 
 def user_login(*, login: str, password: str) -> User:

@@ -1,7 +1,6 @@
 """The accounts API: sign-up, sign-in, token refresh and sign-out, the caller,
 and the profile photo. Each view parses, calls a service, and renders."""
 
-from django.db import transaction
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -38,10 +37,7 @@ class RegisterView(APIView):
 
     def post(self, request):
         data = _valid(RegisterInputSerializer, request)
-        # One unit: a user whose tokens could not be issued is not left behind.
-        with transaction.atomic():
-            user = services.user_register(**data)
-            tokens = services.token_pair_issue(user=user)
+        user, tokens = services.user_sign_up(**data)
         return Response(_session(user, tokens), status=status.HTTP_201_CREATED)
 
 

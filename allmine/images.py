@@ -58,9 +58,7 @@ def process_uploaded_image(upload, field: str) -> ProcessedImage:
     sound JPEG, PNG or WebP image within the size limits."""
     max_bytes = settings.IMAGE_MAX_BYTES
     if upload.size is None or upload.size > max_bytes:
-        raise ValidationFailed.field(
-            field, f"The image must be at most {max_bytes // (1024 * 1024)} MB."
-        )
+        raise ValidationFailed.field(field, f"The image must be at most {max_bytes / 2**20:g} MB.")
     if upload.size == 0:
         raise ValidationFailed.field(field, "The file is empty.")
 
