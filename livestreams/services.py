@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import TransactionKind, TransactionStatus
 from accounts.services import credit_post, lock_users
+from allmine.audit import audit_record
 from allmine.exceptions import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.ids import new_object_id
 from allmine.images import ProcessedImage
@@ -377,11 +378,17 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
         participant = (
             Participant.objects.select_for_update().filter(live_stream=stream, user=user).first()
         )
+        if participant is None and stream.access_type == "paid":
+            recipients = _revenue_recipients(stream)
+            lock_users([user.pk, *(uid for uid, _share in recipients)])
+            # Read again under the lock: this user's concurrent first join may have
+            # committed (and paid) while this one waited; it must not pay twice.
+            participant = (
+                Participant.objects.select_for_update().filter(live_stream=stream, user=user).first()
+            )
         if participant is None:
             charge = None
             if stream.access_type == "paid":
-                recipients = _revenue_recipients(stream)
-                lock_users([user.pk, *(uid for uid, _share in recipients)])
                 charge = credit_post(
                     user_id=user.pk,
                     amount=-stream.price,
@@ -520,7 +527,7 @@ def _end(stream: LiveStream, now) -> None:
     _audience_leaves(stream, now)
 
 
-def livestream_end(*, actor, live_stream_id: str) -> LiveStream:
+def livestream_end(*, actor, live_stream_id: str, reason: str = "") -> LiveStream:
     """The creator or a moderator ends an active stream."""
     now = timezone.now()
     with transaction.atomic():
@@ -530,6 +537,13 @@ def livestream_end(*, actor, live_stream_id: str) -> LiveStream:
                 f"This live stream is {stream.status}; only an active stream can be ended."
             )
         _end(stream, now)
+        audit_record(
+            actor=actor,
+            action="end",
+            target=stream,
+            reason=reason,
+            changes={"status": (LiveStreamStatus.ACTIVE, stream.status)},
+        )
     return prepare_for_viewer([stream], actor, now)[0]
 
 
@@ -565,7 +579,7 @@ def _refund_contributions(stream: LiveStream) -> int:
     return len(contributions)
 
 
-def livestream_cancel(*, actor, live_stream_id: str) -> LiveStream:
+def livestream_cancel(*, actor, live_stream_id: str, reason: str = "") -> LiveStream:
     """Cancel before the start: `cancelled_by_host` for the creator (or a
     moderator), `cancelled_by_guest` for an invited guest; funding is refunded."""
     now = timezone.now()
@@ -576,11 +590,20 @@ def livestream_cancel(*, actor, live_stream_id: str) -> LiveStream:
                 f"This live stream is {stream.status}; only one not yet started can be cancelled."
             )
         by_guest = stream.viewer_is_guest and stream.creator_id != actor.pk
-        stream.status = (
+        new_status = (
             LiveStreamStatus.CANCELLED_BY_GUEST if by_guest else LiveStreamStatus.CANCELLED_BY_HOST
         )
+        old_status = stream.status
+        stream.status = new_status
         stream.save(update_fields=["status", "updated_at"])
-        _refund_contributions(stream)
+        refunded = _refund_contributions(stream)
+        audit_record(
+            actor=actor,
+            action="cancel",
+            target=stream,
+            reason=reason,
+            changes={"status": (old_status, new_status), "refundedContributions": (0, refunded)},
+        )
     return prepare_for_viewer([stream], actor, now)[0]
 
 
@@ -604,6 +627,84 @@ def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
             "Removed by a moderator." if moderating else "Deleted by its creator."
         )
         stream.save(update_fields=["deleted_at", "deleted_by", "deletion_reason", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="remove",
+            target=stream,
+            reason=stream.deletion_reason,
+            changes={"deletedAt": (None, now)},
+        )
+
+
+def livestream_restore(*, actor, live_stream_id: str, reason: str = "") -> LiveStream:
+    """A moderator brings back a removed stream (as it was when removed: an
+    ended or refunded stream stays so)."""
+    if not is_moderator(actor):
+        raise InsufficientPermissions("Only a moderator can restore a live stream.")
+    with transaction.atomic():
+        stream = LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
+        if stream is None:
+            raise NotFound("No live stream has this id.")
+        if not stream.is_removed:
+            raise Conflict("This live stream is not removed.")
+        removed_at = stream.deleted_at
+        stream.deleted_at = None
+        stream.deleted_by = None
+        stream.deletion_reason = ""
+        try:
+            with transaction.atomic():
+                stream.save(
+                    update_fields=["deleted_at", "deleted_by", "deletion_reason", "updated_at"]
+                )
+        except IntegrityError:
+            raise Conflict(
+                "Its creator has another live stream preparing or active; end that one first."
+            ) from None
+        audit_record(
+            actor=actor,
+            action="restore",
+            target=stream,
+            reason=reason,
+            changes={"deletedAt": (removed_at, None)},
+        )
+    return stream
+
+
+UNCHANGED = object()
+
+
+def livestream_set_prices(
+    *, actor, live_stream_id: str, price=UNCHANGED, replay_credit_price=UNCHANGED, reason: str = ""
+) -> LiveStream:
+    """A moderator's price change (the back office), validated by the same rules as
+    the API; `accessType` follows the price."""
+    if not (actor.is_active and actor.has_perm("livestreams.change_livestream_price")):
+        raise InsufficientPermissions("You may not change live stream prices.")
+    changes = {}
+    if price is not UNCHANGED:
+        validate_price("price", price)
+        changes["price"] = price if price else None
+    if replay_credit_price is not UNCHANGED:
+        validate_price("replayCreditPrice", replay_credit_price)
+        changes["replay_credit_price"] = replay_credit_price
+    with transaction.atomic():
+        stream = LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
+        if stream is None:
+            raise NotFound("No live stream has this id.")
+        old = {name: getattr(stream, name) for name in changes}
+        if all(old[name] == value for name, value in changes.items()):
+            return stream
+        for name, value in changes.items():
+            setattr(stream, name, value)
+        stream.save(update_fields=[*changes, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="change_price",
+            target=stream,
+            reason=reason,
+            changes={name: (old[name], value) for name, value in changes.items()},
+        )
+    return stream
 
 
 def livestream_update_replay_settings(*, actor, live_stream_id: str, **changes) -> LiveStream:
@@ -740,6 +841,13 @@ def ban_create(
                 )
         except IntegrityError:
             raise Conflict("This user is already banned from this live stream.") from None
+        audit_record(
+            actor=actor,
+            action="ban",
+            target=stream,
+            reason=reason,
+            changes={"bannedUser": (None, target.pk), "actionType": (None, action_type)},
+        )
         if action_type == BanAction.BLOCK:
             for participant in Participant.objects.select_for_update().filter(
                 live_stream=stream, user=target, is_present=True
@@ -752,7 +860,7 @@ def ban_create(
     return ban
 
 
-def ban_lift(*, actor, ban_id: str) -> LiveStreamBan:
+def ban_lift(*, actor, ban_id: str, reason: str = "") -> LiveStreamBan:
     """Lift a ban (a soft delete: the row stays, with who lifted it and when)."""
     with transaction.atomic():
         ban = (
@@ -772,6 +880,13 @@ def ban_lift(*, actor, ban_id: str) -> LiveStreamBan:
         ban.lifted_at = timezone.now()
         ban.lifted_by = actor
         ban.save(update_fields=["lifted_at", "lifted_by"])
+        audit_record(
+            actor=actor,
+            action="unban",
+            target=ban.live_stream,
+            reason=reason,
+            changes={"bannedUser": (ban.user_id, None)},
+        )
     return ban
 
 
