@@ -375,20 +375,20 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
                 f"This live stream is {stream.status}; only an active stream can be watched."
             )
         details = _client_details(device, ip_address)
+        recipients = None
+        if stream.access_type == "paid" and not stream.viewer_is_participant:
+            # A first paid join: lock the payer (and payees) before reading the
+            # Participant row, so that this user's concurrent first joins are decided
+            # one at a time and the later ones see the row (and the charge) of the first.
+            recipients = _revenue_recipients(stream)
+            lock_users([user.pk, *(uid for uid, _share in recipients)])
         participant = (
             Participant.objects.select_for_update().filter(live_stream=stream, user=user).first()
         )
-        if participant is None and stream.access_type == "paid":
-            recipients = _revenue_recipients(stream)
-            lock_users([user.pk, *(uid for uid, _share in recipients)])
-            # Read again under the lock: this user's concurrent first join may have
-            # committed (and paid) while this one waited; it must not pay twice.
-            participant = (
-                Participant.objects.select_for_update().filter(live_stream=stream, user=user).first()
-            )
         if participant is None:
             charge = None
             if stream.access_type == "paid":
+                recipients = recipients or _revenue_recipients(stream)
                 charge = credit_post(
                     user_id=user.pk,
                     amount=-stream.price,
@@ -666,6 +666,58 @@ def livestream_restore(*, actor, live_stream_id: str, reason: str = "") -> LiveS
             target=stream,
             reason=reason,
             changes={"deletedAt": (removed_at, None)},
+        )
+    return stream
+
+
+# What a superuser may edit on a stream in the back office (the rest is owned by
+# the server or changed only through the lifecycle actions).
+ADMIN_EDITABLE_FIELDS = {
+    "title",
+    "live_stream_type",
+    "interest",
+    "motivation",
+    "planned_start_date",
+    "planned_end_date",
+    "duration_goal",
+    "funding_goal",
+    "recording",
+    "is_active_replay_on_creator_profile",
+}
+
+
+def livestream_admin_update(
+    *, actor, live_stream_id: str, changes: dict, reason: str = ""
+) -> LiveStream:
+    """A superuser's edit of a stream's content in the back office, audited."""
+    if not (actor.is_active and actor.has_perm("livestreams.change_livestream")):
+        raise InsufficientPermissions("You may not edit live streams.")
+    unknown = set(changes) - ADMIN_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            *(f"{name}: This field cannot be edited." for name in sorted(unknown))
+        )
+    if "funding_goal" in changes:
+        validate_price(
+            "fundingGoal", changes["funding_goal"], maximum=settings.LIVESTREAM_MAX_FUNDING_GOAL
+        )
+    with transaction.atomic():
+        stream = LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
+        if stream is None:
+            raise NotFound("No live stream has this id.")
+        old = {name: getattr(stream, name) for name in changes}
+        for name, value in changes.items():
+            setattr(stream, name, value)
+        start, end = stream.planned_start_date, stream.planned_end_date
+        if start and end and end <= start:
+            raise ValidationFailed.field("plannedEndDate", "Must be after plannedStartDate.")
+        stream.save(update_fields=[*changes, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="edit",
+            target=stream,
+            reason=reason,
+            changes={name: (old[name], value) for name, value in changes.items()},
         )
     return stream
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -30,6 +31,7 @@ DEMO_USERS = [
     ("demo_host", "Selin", "Aydın", "creator of the active stream"),
 ]
 ADMIN_USERNAME = "admin"
+MODERATOR_USERNAME = "demo_moderator"
 
 
 def _portrait() -> SimpleUploadedFile:
@@ -56,6 +58,12 @@ class Command(BaseCommand):
                 created += was_created
             _admin, was_created = self._user(ADMIN_USERNAME, "Admin", "Allmine", superuser=True)
             created += was_created
+            moderator, was_created = self._user(MODERATOR_USERNAME, "Mod", "Erator")
+            if was_created:
+                moderator.is_staff = True
+                moderator.save(update_fields=["is_staff"])
+                moderator.groups.add(Group.objects.get(name="Moderators"))
+            created += was_created
             created += self._streams(users)
         if not ProfilePhoto.objects.filter(user=users["demo_creator"]).exists():
             profile_photo_set(user=users["demo_creator"], upload=_portrait())
@@ -65,6 +73,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, _name, _surname, role in DEMO_USERS:
             self.stdout.write(f"  {username:<14} {role}  _id={users[username].pk}")
+        self.stdout.write(f"  {MODERATOR_USERNAME:<14} moderator (staff, in the Moderators group)")
         self.stdout.write(f"  {ADMIN_USERNAME:<14} superuser, for the admin at /admin/")
 
     def _user(self, username, name, surname, superuser=False) -> tuple[User, bool]:

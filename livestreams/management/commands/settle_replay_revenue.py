@@ -22,9 +22,10 @@ class Command(StaffCommand):
         )
         if dry_run:
             total = due.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+            total = total.quantize(Decimal("0.01"))  # SQLite's sum drops the decimals
             return f"{due.count()} share(s) would be paid, {total} credits in all."
         ids = list(due.order_by("available_at").values_list("pk", flat=True))
-        paid, total = 0, Decimal("0")
+        paid, total = 0, Decimal("0.00")
         for pk in self.progress(ids, what="shares"):
             entry = credit_settle(entry_id=pk)
             if entry is not None:
