@@ -19,6 +19,7 @@ from accounts.serializers import (
     RegisterInputSerializer,
 )
 from allmine.pagination import paginate
+from allmine.throttling import LoginThrottle, RegisterThrottle
 
 
 def _valid(serializer_class, request):
@@ -34,6 +35,7 @@ def _session(user, tokens: dict) -> dict:
 class RegisterView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [RegisterThrottle]
 
     def post(self, request):
         data = _valid(RegisterInputSerializer, request)
@@ -44,6 +46,7 @@ class RegisterView(APIView):
 class LoginView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
 
     def post(self, request):
         data = _valid(LoginInputSerializer, request)

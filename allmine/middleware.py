@@ -2,6 +2,9 @@
 
 import json
 import logging
+import re
+import time
+import uuid
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -51,3 +54,41 @@ class ApiEnvelopeMiddleware:
             return None
         logger.exception("Unhandled error outside the API views", exc_info=exception)
         return envelope_response(500)
+
+
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+request_logger = logging.getLogger("allmine.request")
+
+
+class RequestLogMiddleware:
+    """One log line per request: request id, user id, method, path, status and
+    duration. Never a header, a body, a token or a password. The request id comes
+    from the load balancer's X-Request-ID when it is sane, and is echoed back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.request_id = incoming if _REQUEST_ID_OK.match(incoming) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        user = getattr(request, "user", None)
+        request_logger.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "request_id": request.request_id,
+                "user_id": getattr(user, "pk", None)
+                if getattr(user, "is_authenticated", False)
+                else None,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response

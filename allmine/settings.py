@@ -47,15 +47,21 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allmine",
     "accounts",
     "livestreams",
 ]
 
 MIDDLEWARE = [
+    "allmine.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "allmine.middleware.ApiEnvelopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -126,9 +132,41 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Media (thumbnails, profile photos and their variants) on the local file system by
+# default, or on any S3-compatible store with STORAGE_BACKEND=s3.
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+if STORAGE_BACKEND == "local":
+    DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif STORAGE_BACKEND == "s3":
+    DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
+            # The public or CDN host the media are served from, e.g. cdn.example.com.
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default=None),
+            "url_protocol": env.str("AWS_S3_URL_PROTOCOL", default="https:"),
+            "location": env.str("AWS_LOCATION", default=""),
+            "querystring_auth": False,
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+else:
+    raise environ.ImproperlyConfigured(
+        f"STORAGE_BACKEND must be local or s3, not {STORAGE_BACKEND!r}"
+    )
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "default": DEFAULT_STORAGE,
+    # Hashed, compressed names in production (run collectstatic); plain in development.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 # Whole-request ceiling: a bigger body is refused with 413 before it is read.
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=12 * 1024 * 1024)
@@ -140,6 +178,34 @@ IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
 IMAGE_MAX_EDGE = env.int("IMAGE_MAX_EDGE", default=2048)
 PROFILE_PHOTO_VARIANT_SIZES = env.list("PROFILE_PHOTO_VARIANT_SIZES", cast=int, default=[40, 76])
+
+# --- Cache (Redis when REDIS_URL is set: shared by every app server) ------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "allmine",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Request rates: per user on joins, renewals and creates, per client address on
+# sign-in and sign-up. DRF's notation: "<count>/<second|minute|hour|day>".
+API_THROTTLE_RATES = {
+    "join": env.str("THROTTLE_JOIN", default="60/minute"),
+    "renew": env.str("THROTTLE_RENEW", default="30/minute"),
+    "create": env.str("THROTTLE_CREATE", default="10/minute"),
+    "login": env.str("THROTTLE_LOGIN", default="10/minute"),
+    "register": env.str("THROTTLE_REGISTER", default="5/minute"),
+}
+
+# --- CORS (the web app) -----------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Security -----------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -166,6 +232,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "allmine.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "allmine.openapi.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": False,
 }
@@ -229,11 +296,48 @@ REVENUE_SHARE_DUO_GUESTS = Decimal(env.str("REVENUE_SHARE_DUO_GUESTS", default="
 # to X-Forwarded-For; 0 means the peer address is the client's.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+# --- OpenAPI and the playground -------------------------------------------------
+API_SERVERS = [
+    {
+        "url": env.str("API_PRODUCTION_URL", default="https://api.allmine.example"),
+        "description": "Production",
+    },
+    {"url": env.str("API_DEVELOPMENT_URL", default=PUBLIC_BASE_URL), "description": "Development"},
+]
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Allmine Live API",
+    "DESCRIPTION": (
+        "Live streams on Agora: create, join as creator, guest or audience, fund, "
+        "rent replays. Every response is wrapped in the envelope "
+        "`{isSuccess, statusCode, data, errors, timestamp}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVERS": API_SERVERS,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": ["allmine.openapi.postprocess_schema"],
+}
+
 # --- Logging ------------------------------------------------------------------
+# One JSON object per line in production (LOG_FORMAT=json), readable lines otherwise.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},

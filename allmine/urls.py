@@ -2,10 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from allmine.views import UnknownApiUrlView
+from allmine.views import HealthView, UnknownApiUrlView
 
 api_v1 = [
+    path("health", HealthView.as_view()),
     path("", include("accounts.urls")),
     path("", include("livestreams.urls")),
 ]
@@ -13,6 +15,8 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/", UnknownApiUrlView.as_view()),
 ]
 

@@ -1,6 +1,16 @@
+import logging
+
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import connection
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from allmine.exceptions import ServiceUnavailable
+
+logger = logging.getLogger("allmine.health")
 
 
 class UnknownApiUrlView(APIView):
@@ -13,3 +23,45 @@ class UnknownApiUrlView(APIView):
         raise NotFound("No API endpoint has this URL.")
 
     get = post = put = patch = delete = head = options = _not_found
+
+
+class HealthView(APIView):
+    """For load balancers and uptime checks: 200 while the database answers (the
+    cache and the object store are reported, not required); 503 without it."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        checks = {
+            "database": _probe(_database_ok),
+            "cache": _probe(_cache_ok),
+            "storage": _probe(_storage_ok),
+        }
+        if checks["database"] != "ok":
+            raise ServiceUnavailable("The database is unavailable.")
+        return Response({"status": "ok", **checks})
+
+
+def _probe(check) -> str:
+    try:
+        check()
+    except Exception:
+        logger.warning("Health probe %s failed", check.__name__, exc_info=True)
+        return "unavailable"
+    return "ok"
+
+
+def _database_ok() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache_ok() -> None:
+    cache.set("health-probe", "1", timeout=10)
+    if cache.get("health-probe") != "1":
+        raise RuntimeError("the cache did not keep a value")
+
+
+def _storage_ok() -> None:
+    default_storage.exists("health-probe")

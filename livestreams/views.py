@@ -10,6 +10,7 @@ from allmine.http import client_ip
 from allmine.ids import is_object_id
 from allmine.images import process_uploaded_image
 from allmine.pagination import paginate
+from allmine.throttling import CreateThrottle, JoinThrottle, RenewThrottle
 from livestreams import selectors, services
 from livestreams.models import LiveStreamBan
 from livestreams.serializers import (
@@ -58,6 +59,8 @@ def _join_response(result: services.JoinResult) -> Response:
 
 
 class LiveStreamCreateView(APIView):
+    throttle_classes = [CreateThrottle]
+
     def post(self, request):
         data = _valid(LiveStreamCreateInputSerializer, request.data)
         upload = data.pop("thumbnail", None)
@@ -67,18 +70,24 @@ class LiveStreamCreateView(APIView):
 
 
 class JoinAsCreatorView(APIView):
+    throttle_classes = [JoinThrottle]
+
     def post(self, request):
         data = _valid(LiveStreamIdInputSerializer, request.data)
         return _join_response(services.livestream_join_as_creator(user=request.user, **data))
 
 
 class JoinAsGuestView(APIView):
+    throttle_classes = [JoinThrottle]
+
     def post(self, request):
         data = _valid(LiveStreamIdInputSerializer, request.data)
         return _join_response(services.livestream_join_as_guest(user=request.user, **data))
 
 
 class JoinAsAudienceView(APIView):
+    throttle_classes = [JoinThrottle]
+
     def post(self, request):
         data = _valid(AudienceJoinInputSerializer, request.data)
         stream_id = data.pop("live_stream_id")
@@ -89,6 +98,8 @@ class JoinAsAudienceView(APIView):
 
 
 class RenewTokenView(APIView):
+    throttle_classes = [RenewThrottle]
+
     def post(self, request):
         data = _valid(LiveStreamIdInputSerializer, request.data)
         return Response(services.livestream_renew_token(user=request.user, **data))

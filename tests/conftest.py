@@ -74,3 +74,9 @@ def client_for(db):
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _generous_rate_limits(settings):
+    """Tests make many requests from one address; the throttling tests set their own rates."""
+    settings.API_THROTTLE_RATES = {scope: "100000/minute" for scope in settings.API_THROTTLE_RATES}
