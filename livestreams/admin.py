@@ -25,6 +25,11 @@ from allmine.exceptions import ApiError
 from allmine.fields import money_to_json
 from allmine.media import media_url
 from livestreams import services
+from livestreams.admin_funding import (
+    funding_bar_html,
+    funding_progress_csv,
+    funding_progress_view,
+)
 from livestreams.models import (
     BanAction,
     Contribution,
@@ -36,7 +41,6 @@ from livestreams.models import (
     Participant,
     ReplayAccess,
 )
-from livestreams.selectors import funding_percentage
 
 STATUS_COLOURS = {
     LiveStreamStatus.SCHEDULED: "#1d4ed8",
@@ -58,24 +62,6 @@ def _count(queryset) -> Subquery:
             output_field=IntegerField(),
         ),
         0,
-    )
-
-
-def funding_bar(collected, goal) -> str:
-    """A small progress bar with "collected / goal (percent)"."""
-    if not goal:
-        return "—"
-    percent = funding_percentage(collected, goal)
-    width = min(100, float(percent))
-    return format_html(
-        '<div class="funding-bar" title="{0} %">'
-        '<div class="funding-bar__track">'
-        '<div class="funding-bar__fill" style="width: {1}%"></div></div>'
-        '<span class="funding-bar__text">{2} / {3} ({0} %)</span></div>',
-        f"{percent:.2f}",
-        f"{width:.2f}",
-        money_to_json(collected),
-        money_to_json(goal),
     )
 
 
@@ -365,7 +351,7 @@ class LiveStreamAdmin(admin.ModelAdmin):
     )
 
     class Media:
-        css = {"all": ["livestreams/admin/changelist.css"]}
+        css = {"all": ["livestreams/admin/changelist.css", "livestreams/admin/funding.css"]}
 
     # -- permissions ---------------------------------------------------------------
 
@@ -414,10 +400,6 @@ class LiveStreamAdmin(admin.ModelAdmin):
         return super().get_changelist_form(request, **kwargs)
 
     def get_urls(self):
-        try:  # TEMPORARY until the funding page lands (helper at work)
-            from livestreams.admin_funding import funding_progress_csv, funding_progress_view
-        except ModuleNotFoundError:
-            return super().get_urls()
 
         custom = [
             path(
@@ -456,7 +438,9 @@ class LiveStreamAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("funding"))
     def funding(self, obj):
-        return funding_bar(obj.collected_funding, obj.funding_goal)
+        if not obj.funding_goal:
+            return "—"
+        return funding_bar_html(obj.collected_funding, obj.funding_goal)
 
     @admin.display(description=_("guests"), ordering="guests_n")
     def guest_count(self, obj):

@@ -263,8 +263,8 @@ def _cell(text: str) -> str:
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
-def funding_csv_rows(streams: Iterable[LiveStream]) -> Iterator[list]:
-    yield [
+def funding_csv_header() -> list[str]:
+    return [
         _("stream id"),
         _("title"),
         _("creator"),
@@ -274,6 +274,9 @@ def funding_csv_rows(streams: Iterable[LiveStream]) -> Iterator[list]:
         _("percentage"),
         _("contributors"),
     ]
+
+
+def funding_csv_rows(streams: Iterable[LiveStream]) -> Iterator[list]:
     for stream in streams:
         yield [
             stream.pk,
@@ -294,9 +297,11 @@ def funding_progress_csv(model_admin):
         _check_permission(request)
         streams = funding_progress_streams(include_removed=_include_removed(request))
         writer = csv.writer(_Echo())
+        # Translated now: the body is written after the view has returned.
+        header = writer.writerow(funding_csv_header())
 
         def lines() -> Iterator[str]:
-            yield "\ufeff"
+            yield "\ufeff" + header
             for row in funding_csv_rows(streams.iterator(chunk_size=500)):
                 yield writer.writerow(row)
 

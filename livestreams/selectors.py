@@ -2,14 +2,28 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.utils import timezone
 
 from allmine.exceptions import NotFound
 from livestreams.models import (
+    MONEY,
     BanAction,
     Contribution,
     ContributionStatus,
@@ -258,10 +272,6 @@ def funding_progress_streams(include_removed: bool = False):
     each with its creator and annotated with `funding_ratio`, `contributor_count`
     (distinct users with a completed contribution) and `refunded_total`. Removed
     streams only when `include_removed`."""
-    from django.db.models import Count, DecimalField, FloatField, IntegerField, Subquery, Sum
-    from django.db.models.functions import Cast, Coalesce
-
-    from livestreams.models import MONEY
 
     contributions = (
         Contribution.objects.filter(live_stream=OuterRef("pk")).order_by().values("live_stream")
@@ -296,7 +306,6 @@ def funding_progress_streams(include_removed: bool = False):
 def funding_progress_totals(include_removed: bool = False) -> dict:
     """One query: `streams` (with a goal), `reached` (collected >= goal),
     `collected` and `goal` (sums, Decimal)."""
-    from django.db.models import Count, F, Sum
 
     totals = _streams_with_a_goal(include_removed).aggregate(
         streams=Count("pk"),
@@ -313,11 +322,6 @@ def funding_collected_per_day(days: int = 30, today=None) -> list[tuple]:
     """(date, Decimal) for each of the `days` days ending `today` (the current
     time zone's date by default), oldest first: the completed contributions made
     that day, 0 for a day without any. One query."""
-    from datetime import time
-
-    from django.db.models import Sum
-    from django.db.models.functions import TruncDate
-    from django.utils import timezone
 
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
