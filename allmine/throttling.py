@@ -24,8 +24,10 @@ def _warn_cache_down(exc: Exception) -> None:
 
 
 class FailOpenThrottle(SimpleRateThrottle):
-    """A DRF throttle whose rate comes from `settings.API_THROTTLE_RATES[scope]`
-    (read per request, so it can be changed in tests and by configuration)."""
+    """A fixed-window counter in the cache, counted with the cache's atomic
+    increment (INCR on Redis), so that concurrent requests on several servers are
+    all counted. The rate comes from `settings.API_THROTTLE_RATES[scope]`, read
+    per request."""
 
     scope: str
 
@@ -33,11 +35,25 @@ class FailOpenThrottle(SimpleRateThrottle):
         return settings.API_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        self.window_ends_at = (window + 1) * self.duration
+        key = f"{self.key}:{window}"
         try:
-            return super().allow_request(request, view)
-        except Exception as exc:
+            self.cache.add(key, 0, timeout=self.duration + 1)
+            count = self.cache.incr(key)
+        except Exception as exc:  # any cache failure: serve anyway
             _warn_cache_down(exc)
             return True
+        return count <= self.num_requests
+
+    def wait(self):
+        return max(1, int(self.window_ends_at - time.time()) + 1)
 
 
 class PerUserThrottle(FailOpenThrottle):
