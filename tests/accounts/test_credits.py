@@ -310,7 +310,7 @@ def test_the_invariant_check_catches_a_balance_that_disagrees_with_the_ledger():
     user = UserFactory()
     grant(user, "5")
     User.objects.filter(pk=user.pk).update(credit_balance=Decimal("6"))
-    with pytest.raises(AssertionError, match="balance 6.00 but the ledger says 5"):
+    with pytest.raises(AssertionError, match=r"balance 6\.00 but the ledger says 5"):
         assert_balances_add_up()
     User.objects.filter(pk=user.pk).update(credit_balance=Decimal("5"))
     pending_entry(user, "1")
