@@ -1,9 +1,51 @@
-from django.contrib import admin
+"""The back office for accounts: users (with their photo, balance and ledger),
+the read-only credit ledger, and profile photos.
+
+Who may do what:
+- viewing users and the ledger needs the view permissions (moderators hold them);
+- editing a user needs `accounts.change_user`; privileges (staff, superuser,
+  groups, permissions) only a superuser edits, and only a superuser touches a
+  superuser's account;
+- deactivating and reactivating (audited, with a reason) is open to holders of
+  `accounts.change_user` or `livestreams.moderate_livestream`;
+- credit adjustments (audited, with a reason) are for superusers only;
+- the ledger is append-only: nobody adds, changes or deletes an entry here.
+
+The rules themselves live in `accounts.services`; the actions only ask for a
+reason, call the service for each selected user and report what happened.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from accounts.models import ProfilePhoto, User
+from accounts import services
+from accounts.models import CreditTransaction, ProfilePhoto, User
+from allmine.audit import audit_history
+from allmine.exceptions import ApiError
+from allmine.media import media_url
+
+# How many ledger entries the user page shows (newest first).
+LEDGER_INLINE_ROWS = 50
+# How many of the selected users a confirmation page names.
+CONFIRMATION_LIST_LIMIT = 100
+# What only a superuser may change on an account.
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+CONFIRMATION_TEMPLATE = "admin/accounts/action_confirmation.html"
+
+
+# --- Forms -------------------------------------------------------------------------
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -18,49 +60,434 @@ class UserChangeAdminForm(UserChangeForm):
         fields = "__all__"
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Kept in the audit trail with your name and the time."),
+    )
+
+
+class CreditAdjustmentForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("Credits to add to each selected user; a negative amount takes credits back."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=255,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Shown in the user's ledger and kept in the audit trail."),
+    )
+
+
+# --- Ledger ------------------------------------------------------------------------
+
+LEDGER_FIELDS = (
+    "created_at",
+    "kind",
+    "status",
+    "amount",
+    "balance_after",
+    "live_stream",
+    "reason",
+    "created_by",
+)
+
+
+class LatestLedgerFormSet(BaseInlineFormSet):
+    """Only the newest LEDGER_INLINE_ROWS entries: a busy account's whole ledger
+    does not belong on one page (the user page links to the full list)."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_latest"):
+            self._latest = super().get_queryset()[:LEDGER_INLINE_ROWS]
+        return self._latest
+
+
+class ReadOnlyLedgerMixin:
+    """The ledger is append-only: entries are written by the services alone."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CreditLedgerInline(ReadOnlyLedgerMixin, admin.TabularInline):
+    model = CreditTransaction
+    fk_name = "user"
+    formset = LatestLedgerFormSet
+    fields = LEDGER_FIELDS
+    readonly_fields = LEDGER_FIELDS
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = _("ledger entry")
+    verbose_name_plural = _("Credit ledger (latest entries, newest first)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("live_stream", "created_by")
+
+
+@admin.register(CreditTransaction)
+class CreditTransactionAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+    list_display = (
+        "user",
+        "kind",
+        "status",
+        "amount",
+        "balance_after",
+        "live_stream",
+        "reason",
+        "created_at",
+    )
+    list_filter = ("kind", "status")
+    list_select_related = ("user", "live_stream")
+    search_fields = ("user__username", "=user__id", "=live_stream__id")
+    search_help_text = _("A username, a user id or a live stream id.")
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    fields = (
+        "id",
+        "user",
+        "kind",
+        "status",
+        "amount",
+        "balance_after",
+        "live_stream",
+        "related",
+        "reason",
+        "created_by",
+        "idempotency_key",
+        "available_at",
+        "created_at",
+        "completed_at",
+    )
+    readonly_fields = fields
+
+
+# --- Users -------------------------------------------------------------------------
+
+
+def _photo(user: User, edge: str) -> str | None:
+    """The URL of one variant of the user's profile photo, if they have one
+    (`profile_photo` comes with the user through select_related)."""
+    photo = getattr(user, "profile_photo", None)
+    name = photo.variants.get(edge) if photo is not None else None
+    return media_url(name) if name else None
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     list_display = (
+        "thumbnail",
         "username",
         "email",
-        "name",
-        "surname",
+        "full_name",
         "credit_balance",
         "is_active",
         "is_staff",
+        "joined",
     )
-    list_filter = ("is_active", "is_staff", "is_superuser", "availability_status")
-    search_fields = ("username", "email", "name", "surname", "id")
+    list_display_links = ("username",)
+    list_filter = (
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "availability_status",
+        "created_at",
+    )
+    list_select_related = ("profile_photo",)
+    search_fields = ("username", "email", "name", "surname", "=id")
+    search_help_text = _("A username, an e-mail, a name or surname, or an exact user id.")
     ordering = ("-created_at",)
+    show_full_result_count = False
     readonly_fields = (
         "id",
+        "photo",
         "agora_uid",
         "credit_balance",
+        "ledger_summary",
+        "is_active",
         "created_at",
         "updated_at",
         "last_login",
+        "audit_trail",
     )
-    show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("id", "username", "password")}),
-        (_("Profile"), {"fields": ("name", "surname", "email", "availability_status")}),
-        (_("Live"), {"fields": ("agora_uid", "credit_balance")}),
         (
-            _("Permissions"),
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            _("Profile"),
+            {"fields": ("photo", "name", "surname", "email", "availability_status")},
         ),
-        (_("Dates"), {"fields": ("last_login", "created_at", "updated_at")}),
+        (_("Credits"), {"fields": ("credit_balance", "ledger_summary")}),
+        (_("Live"), {"fields": ("agora_uid",)}),
+        (_("Status"), {"fields": ("is_active", "last_login", "created_at", "updated_at")}),
+        (_("Permissions"), {"fields": PRIVILEGE_FIELDS}),
+        (_("Audit trail"), {"fields": ("audit_trail",)}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
+    inlines = [CreditLedgerInline]
+    actions = ["deactivate_users", "reactivate_users", "adjust_credits"]
+
+    def get_queryset(self, request):
+        # The user page shows the photo too: bring it with the user, as the list does.
+        return super().get_queryset(request).select_related("profile_photo")
+
+    # --- Columns and read-only fields ---
+
+    @admin.display(description=_("photo"))
+    def thumbnail(self, obj: User):
+        url = _photo(obj, "40")
+        if url is None:
+            return None  # the admin's dash
+        return format_html(
+            '<img src="{}" width="40" height="40" alt="" loading="lazy" class="user-thumbnail">',
+            url,
+        )
+
+    @admin.display(description=_("profile photo"))
+    def photo(self, obj: User):
+        url = _photo(obj, "76") or _photo(obj, "40")
+        if url is None:
+            return None
+        return format_html('<img src="{}" width="76" height="76" alt="">', url)
+
+    @admin.display(description=_("name"), ordering="name")
+    def full_name(self, obj: User) -> str:
+        return f"{obj.name} {obj.surname}".strip()
+
+    @admin.display(description=_("joined"), ordering="created_at")
+    def joined(self, obj: User):
+        return obj.created_at
+
+    @admin.display(description=_("ledger"))
+    def ledger_summary(self, obj: User):
+        if obj.pk is None:
+            return None
+        total = CreditTransaction.objects.filter(user=obj).count()
+        url = "{}?{}".format(
+            reverse("admin:accounts_credittransaction_changelist"), urlencode({"user": obj.pk})
+        )
+        text = ngettext(
+            "%(count)d entry; the latest %(shown)d are listed below.",
+            "%(count)d entries; the latest %(shown)d are listed below.",
+            total,
+        ) % {"count": total, "shown": min(total, LEDGER_INLINE_ROWS)}
+        return format_html('{} <a href="{}">{}</a>', text, url, _("Open the full ledger"))
+
+    @admin.display(description=_("audited actions"))
+    def audit_trail(self, obj: User):
+        if obj.pk is None:
+            return None
+        entries = list(audit_history(obj)[:50])
+        if not entries:
+            return None
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    date_format(localtime(entry.created_at), "SHORT_DATETIME_FORMAT"),
+                    entry.actor or "-",
+                    entry.action,
+                    entry.reason,
+                    ", ".join(f"{k}: {old} → {new}" for k, (old, new) in entry.changes.items()),
+                )
+                for entry in entries
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            _("when"),
+            _("who"),
+            _("action"),
+            _("why"),
+            _("changes"),
+            rows,
+        )
+
+    # --- Permissions ---
+
+    def _guards_superuser(self, request, obj) -> bool:
+        """A superuser's account is changed or deleted by superusers only."""
+        return obj is not None and obj.is_superuser and not request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self._guards_superuser(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not self._guards_superuser(
+            request, obj
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += PRIVILEGE_FIELDS
+        return readonly
+
+    def has_moderate_accounts_permission(self, request) -> bool:
+        return services.can_moderate_users(request.user)
+
+    def has_adjust_credits_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    # --- Actions ---
+
+    @admin.action(permissions=["moderate_accounts"], description=_("Deactivate selected users"))
+    def deactivate_users(self, request, queryset):
+        return self._confirm_and_apply(
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title=_("Deactivate users"),
+            intro=_(
+                "These users will no longer be able to sign in, use their access tokens "
+                "or refresh them. Their streams and ledger stay as they are."
+            ),
+            submit_label=_("Deactivate"),
+            apply=lambda user, data: services.user_deactivate(
+                actor=request.user, user=user, reason=data["reason"]
+            ),
+            done=lambda count: (
+                ngettext("Deactivated %(count)d user.", "Deactivated %(count)d users.", count)
+                % {"count": count}
+            ),
+        )
+
+    @admin.action(permissions=["moderate_accounts"], description=_("Reactivate selected users"))
+    def reactivate_users(self, request, queryset):
+        return self._confirm_and_apply(
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title=_("Reactivate users"),
+            intro=_(
+                "These users will be able to sign in again (their old sessions stay signed out)."
+            ),
+            submit_label=_("Reactivate"),
+            apply=lambda user, data: services.user_reactivate(
+                actor=request.user, user=user, reason=data["reason"]
+            ),
+            done=lambda count: (
+                ngettext("Reactivated %(count)d user.", "Reactivated %(count)d users.", count)
+                % {"count": count}
+            ),
+        )
+
+    @admin.action(permissions=["adjust_credits"], description=_("Adjust credits"))
+    def adjust_credits(self, request, queryset):
+        return self._confirm_and_apply(
+            request,
+            queryset,
+            form_class=CreditAdjustmentForm,
+            title=_("Adjust credits"),
+            intro=_(
+                "The amount is added to each selected user's balance as an admin "
+                "adjustment in their ledger; a take-back that would leave a balance "
+                "below zero is refused for that user."
+            ),
+            submit_label=_("Adjust credits"),
+            apply=lambda user, data: services.user_credits_adjust(
+                actor=request.user, user=user, amount=data["amount"], reason=data["reason"]
+            ),
+            done=lambda count: (
+                ngettext(
+                    "Adjusted the credits of %(count)d user.",
+                    "Adjusted the credits of %(count)d users.",
+                    count,
+                )
+                % {"count": count}
+            ),
+            show_balance=True,
+        )
+
+    def _confirm_and_apply(
+        self,
+        request,
+        queryset,
+        *,
+        form_class,
+        title,
+        intro,
+        submit_label,
+        apply,
+        done,
+        show_balance=False,
+    ):
+        """First show an intermediate page asking for the form's values; once it
+        comes back valid, apply the service to each selected user, one
+        transaction per user, and report the successes and each refusal."""
+        if request.POST.get("post") == "yes":
+            form = form_class(request.POST)
+            if form.is_valid():
+                self._apply_each(request, queryset, form.cleaned_data, apply, done)
+                return None  # back to the change list, with the messages
+        else:
+            form = form_class()
+        shown = list(queryset[: CONFIRMATION_LIST_LIMIT + 1])
+        more = (
+            queryset.count() - CONFIRMATION_LIST_LIMIT
+            if len(shown) > CONFIRMATION_LIST_LIMIT
+            else 0
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "submit_label": submit_label,
+            "form": form,
+            "objects": shown[:CONFIRMATION_LIST_LIMIT],
+            "more": more,
+            "show_balance": show_balance,
+            "opts": self.model._meta,
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
+
+    def _apply_each(self, request, queryset, data, apply, done) -> None:
+        applied = 0
+        for user in queryset.order_by("pk"):
+            try:
+                apply(user, data)
+            except ApiError as exc:
+                self.message_user(
+                    request,
+                    _("Not changed for %(user)s: %(error)s")
+                    % {"user": user.username, "error": " ".join(exc.details)},
+                    messages.ERROR,
+                )
+            else:
+                applied += 1
+        if applied:
+            self.message_user(request, done(applied), messages.SUCCESS)
 
 
 @admin.register(ProfilePhoto)
 class ProfilePhotoAdmin(admin.ModelAdmin):
     list_display = ("id", "user", "created_at")
     list_select_related = ("user",)
-    search_fields = ("user__username", "id")
+    search_fields = ("user__username", "=id")
     readonly_fields = ("id", "user", "original", "variants", "created_at", "updated_at")

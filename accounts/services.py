@@ -1,11 +1,13 @@
 """Writes for accounts: registration, JWT pairs, profile photos, credits."""
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
@@ -19,6 +21,7 @@ from accounts.models import (
     TransactionStatus,
     User,
     new_agora_uid,
+    profile_photo_path,
 )
 from accounts.selectors import users_by_email, users_by_username
 from allmine.exceptions import AuthenticationRequired, Conflict, NotFound, ValidationFailed
@@ -144,7 +147,11 @@ CENT = Decimal("0.01")
 
 
 def _cents(amount) -> Decimal:
-    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    """The amount as a Decimal of cents; more than 2 decimals is refused, never rounded."""
+    value = Decimal(amount)
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValidationFailed.field("amount", "Use at most 2 decimals.")
+    return value.quantize(CENT)
 
 
 def lock_users(user_ids) -> None:
@@ -194,8 +201,10 @@ def credit_post(
         entry.save(force_insert=True)
         return entry
     entry.balance_after = _apply_to_balance(user_id=user_id, amount=amount)
+    # Stamped once the user's row is locked, so the ledger's order is the order
+    # in which the entries took effect.
+    entry.created_at = entry.completed_at = timezone.now()
     entry.status = TransactionStatus.COMPLETED
-    entry.completed_at = now
     entry.save(force_insert=True)
     return entry
 
@@ -256,3 +265,189 @@ def credits_grant(
         actor=actor,
         idempotency_key=idempotency_key,
     )
+
+
+# --- Moderation of accounts --------------------------------------------------------
+# The back office's user actions. Each checks who may do it, locks the user's row,
+# and leaves an audit record in the same transaction. (Imports are local to keep
+# this section self-contained; they may move to the top of the module.)
+
+
+def can_moderate_users(actor) -> bool:
+    """Who may deactivate and reactivate accounts: account administrators
+    (`accounts.change_user`) and moderators (`livestreams.moderate_livestream`;
+    shutting an abusive account is a moderation act, editing it is not)."""
+    return bool(
+        actor is not None
+        and actor.is_active
+        and (
+            actor.has_perm("accounts.change_user")
+            or actor.has_perm("livestreams.moderate_livestream")
+        )
+    )
+
+
+def _user_to_moderate(*, actor, user: User, reason: str) -> tuple[User, str]:
+    from allmine.exceptions import InsufficientPermissions
+
+    if not can_moderate_users(actor):
+        raise InsufficientPermissions("You may not deactivate or reactivate accounts.")
+    if not reason or not reason.strip():
+        raise ValidationFailed.field("reason", "A reason is required.")
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        raise NotFound("No user has this id.")
+    if locked.is_superuser and not actor.is_superuser:
+        raise InsufficientPermissions("Only a superuser may deactivate or reactivate a superuser.")
+    return locked, reason.strip()
+
+
+def refresh_tokens_revoke(*, user: User) -> int:
+    """Blacklist every unexpired refresh token of `user` that is not blacklisted
+    yet; returns how many were. (Access tokens die with `is_active`.)"""
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    outstanding = list(
+        OutstandingToken.objects.filter(
+            user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+        ).only("pk")
+    )
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+    return len(outstanding)
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, user: User, reason: str) -> User:
+    """Shut an account: it can no longer sign in, use its access tokens or
+    refresh them. Its data (streams, ledger) stay as they are."""
+    from allmine.audit import audit_record
+
+    locked, reason = _user_to_moderate(actor=actor, user=user, reason=reason)
+    if locked.pk == actor.pk:
+        raise Conflict("You cannot deactivate your own account.")
+    if not locked.is_active:
+        raise Conflict(f"{locked.username} is already inactive.")
+    locked.is_active = False
+    locked.save(update_fields=["is_active", "updated_at"])
+    refresh_tokens_revoke(user=locked)
+    audit_record(
+        actor=actor,
+        action="deactivate",
+        target=locked,
+        reason=reason,
+        changes={"is_active": (True, False)},
+    )
+    user.is_active = False
+    return locked
+
+
+@transaction.atomic
+def user_reactivate(*, actor: User, user: User, reason: str) -> User:
+    """Open a deactivated account again; its owner signs in anew (the refresh
+    tokens revoked on deactivation stay revoked)."""
+    from allmine.audit import audit_record
+
+    locked, reason = _user_to_moderate(actor=actor, user=user, reason=reason)
+    if locked.is_active:
+        raise Conflict(f"{locked.username} is already active.")
+    locked.is_active = True
+    locked.save(update_fields=["is_active", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="reactivate",
+        target=locked,
+        reason=reason,
+        changes={"is_active": (False, True)},
+    )
+    user.is_active = True
+    return locked
+
+
+@transaction.atomic
+def user_credits_adjust(*, actor: User, user: User, amount, reason: str) -> CreditTransaction:
+    """A superuser's credit adjustment from the back office: `credits_grant`
+    (the same rules as the API), audited. A take-back below zero writes nothing."""
+    from allmine.audit import audit_record
+    from allmine.exceptions import InsufficientPermissions
+
+    if actor is None or not actor.is_active or not actor.is_superuser:
+        raise InsufficientPermissions("Only a superuser may adjust credit balances.")
+    entry = credits_grant(user=user, amount=amount, reason=reason, actor=actor)
+    audit_record(
+        actor=actor,
+        action="adjust_credits",
+        target=user,
+        reason=entry.reason,
+        changes={"credit_balance": (entry.balance_after - entry.amount, entry.balance_after)},
+    )
+    user.credit_balance = entry.balance_after
+    return entry
+
+
+# --- Profile photo variants ---------------------------------------------------------
+# Rebuilt from the stored original when PROFILE_PHOTO_VARIANT_SIZES changes (the
+# `regenerate_image_variants` command).
+
+
+@dataclass(frozen=True)
+class VariantPlan:
+    """What bringing a photo's variants to the configured sizes takes."""
+
+    build: tuple[int, ...]  # edges to (re)encode from the original
+    remove: tuple[str, ...]  # variant keys no longer configured
+
+    def __bool__(self) -> bool:
+        return bool(self.build or self.remove)
+
+
+def profile_photo_variant_plan(*, photo: ProfilePhoto, sizes, force: bool = False) -> VariantPlan:
+    """Which variants of `photo` are missing (not recorded, or recorded but not in
+    the storage), and which are no longer wanted. With `force`, every configured
+    size is rebuilt."""
+    wanted = [int(edge) for edge in dict.fromkeys(sizes)]
+    build = tuple(
+        edge
+        for edge in wanted
+        if force
+        or str(edge) not in photo.variants
+        or not default_storage.exists(photo.variants[str(edge)])
+    )
+    keys = {str(edge) for edge in wanted}
+    return VariantPlan(build=build, remove=tuple(k for k in photo.variants if k not in keys))
+
+
+def profile_photo_regenerate_variants(*, photo: ProfilePhoto, sizes, force: bool = False) -> bool:
+    """Bring the square WebP variants of `photo` to `sizes`: encode the missing ones
+    from the stored original, drop the ones no longer configured. Returns whether
+    anything changed. New files are written under fresh names and the replaced ones
+    deleted after commit, so a failure leaves the photo as it was.
+
+    Raises FileNotFoundError if the original is gone, ValidationFailed if it no
+    longer decodes, and the storage's own errors if the storage fails."""
+    plan = profile_photo_variant_plan(photo=photo, sizes=sizes, force=force)
+    if not plan:
+        return False
+    image = None
+    if plan.build:  # decoding and encoding before any lock is taken
+        with default_storage.open(photo.original, "rb") as original:
+            image = process_uploaded_image(original, "original")
+    with StoredFiles() as files, transaction.atomic():
+        locked = ProfilePhoto.objects.select_for_update().filter(pk=photo.pk).first()
+        if locked is None or locked.original != photo.original:
+            return False  # replaced meanwhile: the new photo has its own variants
+        variants = dict(locked.variants)
+        obsolete = [variants.pop(key) for key in plan.remove if key in variants]
+        for edge in plan.build:
+            old = variants.get(str(edge))
+            new = files.save(profile_photo_path(locked, f"{edge}.webp"), image.square_webp(edge))
+            variants[str(edge)] = new
+            if old and old != new:
+                obsolete.append(old)
+        locked.variants = dict(sorted(variants.items(), key=lambda item: int(item[0])))
+        locked.save(update_fields=["variants", "updated_at"])
+        delete_files_on_commit(obsolete)
+    photo.variants = locked.variants
+    photo.updated_at = locked.updated_at
+    return True

@@ -148,7 +148,14 @@ def prepare_for_viewer(streams: list[LiveStream], viewer, now: datetime) -> list
         else:
             roles[stream.pk] = None
 
-    undecided = [pk for pk, role in roles.items() if role is None]
+    # Streams loaded through `streams_for_user` already know whether the viewer
+    # is in the audience.
+    for stream in streams:
+        if roles[stream.pk] is None and getattr(stream, "viewer_is_participant", False):
+            roles[stream.pk] = ROLE_AUDIENCE
+    undecided = [
+        s.pk for s in streams if roles[s.pk] is None and not hasattr(s, "viewer_is_participant")
+    ]
     if viewer is not None and undecided:
         watched = set(
             Participant.objects.filter(user=viewer, live_stream_id__in=undecided).values_list(

@@ -98,14 +98,24 @@ def test_credit_post_refuses_to_run_outside_a_transaction():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("amount", ["0", "0.00", "0.001", "-0.004"])
-def test_credit_post_refuses_a_zero_amount(amount):
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "amount: Must not be zero."),
+        ("0.00", "amount: Must not be zero."),
+        # Amounts below the cent are refused, never rounded.
+        ("0.001", "amount: Use at most 2 decimals."),
+        ("-0.004", "amount: Use at most 2 decimals."),
+        ("1.005", "amount: Use at most 2 decimals."),
+    ],
+)
+def test_credit_post_refuses_a_zero_or_sub_cent_amount(amount, message):
     user = UserFactory()
     grant(user, "10")
     with pytest.raises(ValidationFailed) as caught:
         post(user, amount)
     assert caught.value.status_code == 400
-    assert caught.value.details == ["amount: Must not be zero."]
+    assert caught.value.details == [message]
     assert CreditTransaction.objects.count() == 1
     assert balance_of(user) == Decimal("10.00")
     assert_balances_add_up()

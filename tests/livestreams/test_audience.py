@@ -56,15 +56,15 @@ DEVICE_COLUMNS = {
 }
 
 # Authentication; the stream with its creator and the caller's guest, ban and
-# participant flags (one query); the caller's Participant row (locked); its insert
-# in a savepoint (3); the caller's Participant row and the stream's guests and mini
-# crowdfundings for the response (3); plus the savepoint around the service.
-FREE_JOIN_QUERIES = 11
-# A paid solo stream adds: locking the viewer and the creator (1), the charge
-# (lock, update the balance, insert the entry: 3) and the creator's revenue (3).
-PAID_SOLO_JOIN_QUERIES = FREE_JOIN_QUERIES + 7
-# Joining again: no insert and its savepoint, one update of the Participant row.
-REJOIN_QUERIES = FREE_JOIN_QUERIES - 2
+# participant flags (one query); the Participant insert; the stream's guests and
+# mini crowdfundings for the response (2); plus the savepoint around the service (2).
+FREE_JOIN_QUERIES = 7
+# A paid solo stream adds: locking the viewer and the creator (1), re-reading the
+# Participant row under that lock (1), the charge (lock, update the balance, insert
+# the entry: 3) and the creator's revenue (3).
+PAID_SOLO_JOIN_QUERIES = FREE_JOIN_QUERIES + 8
+# Joining again: the Participant row read (locked) and updated instead of inserted.
+REJOIN_QUERIES = FREE_JOIN_QUERIES + 1
 
 
 # --- Helpers -------------------------------------------------------------------------
