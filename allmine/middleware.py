@@ -8,6 +8,8 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
+from django.utils import translation
 
 from allmine.envelope import envelope
 
@@ -92,3 +94,20 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+class LocaleMiddleware(DjangoLocaleMiddleware):
+    """The back office follows the browser's language; the API always speaks the
+    contract's English, whatever the app's Accept-Language says."""
+
+    def process_request(self, request):
+        if is_api_path(request.path_info):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            return
+        super().process_request(request)
+
+    def process_response(self, request, response):
+        if is_api_path(request.path_info):
+            return response
+        return super().process_response(request, response)

@@ -64,7 +64,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "allmine.middleware.ApiEnvelopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "allmine.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -262,6 +262,26 @@ AGORA_APP_CERTIFICATE = env.str(
     "AGORA_APP_CERTIFICATE", default="" if PRODUCTION else AGORA_PLACEHOLDER_APP_CERTIFICATE
 )
 AGORA_TOKEN_TTL = env.int("AGORA_TOKEN_TTL", default=3600)
+# Agora's Notification Center posts channel events to /api/v1/agora/events, signed
+# with this secret (Agora console, NCS); empty refuses every notice with a 401.
+AGORA_NCS_SECRET = env.str("AGORA_NCS_SECRET", default="")
+# Agora's REST API (Agora console, RESTful API), optional: with both set, banned
+# users and the audience of an ended stream are kicked from the channel.
+AGORA_CUSTOMER_KEY = env.str("AGORA_CUSTOMER_KEY", default="")
+AGORA_CUSTOMER_SECRET = env.str("AGORA_CUSTOMER_SECRET", default="")
+AGORA_REST_BASE_URL = env.str("AGORA_REST_BASE_URL", default="https://api.agora.io").rstrip("/")
+AGORA_REST_TIMEOUT = env.float("AGORA_REST_TIMEOUT", default=4.0)
+if not AGORA_REST_BASE_URL.startswith(("https://", "http://")):
+    raise environ.ImproperlyConfigured("AGORA_REST_BASE_URL must be an http(s) URL.")
+# How long a kicked user stays out (minutes, 1 to 1440): by default until the
+# token they hold has expired.
+AGORA_KICK_MINUTES = env.int(
+    "AGORA_KICK_MINUTES", default=max(1, min(1440, -(-AGORA_TOKEN_TTL // 60)))
+)
+if not 1 <= AGORA_KICK_MINUTES <= 1440:
+    raise environ.ImproperlyConfigured("AGORA_KICK_MINUTES must be between 1 and 1440.")
+if not 0 < AGORA_REST_TIMEOUT <= 30:
+    raise environ.ImproperlyConfigured("AGORA_REST_TIMEOUT must be between 0 and 30 seconds.")
 
 # --- Live streams -------------------------------------------------------------
 LIVESTREAM_INTERESTS = env.list(

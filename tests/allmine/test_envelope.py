@@ -286,3 +286,13 @@ def test_database_unavailable_is_503(user, client_for, monkeypatch):
 def test_error_timestamp_format(api_client):
     response = api_client.get("/api/v1/nope")
     assert TIMESTAMP_RE.match(response.json()["timestamp"])
+
+
+@pytest.mark.django_db
+def test_the_api_speaks_english_whatever_the_accept_language(api_client):
+    response = api_client.post(
+        "/api/v1/auth/register", {}, format="json", HTTP_ACCEPT_LANGUAGE="tr"
+    )
+    errors = assert_envelope(response, 400)
+    assert "username: This field is required." in errors
+    assert "Content-Language" not in response
