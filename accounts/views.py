@@ -1,6 +1,7 @@
 """The accounts API: sign-up, sign-in, token refresh and sign-out, the caller,
 and the profile photo. Each view parses, calls a service, and renders."""
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -19,6 +20,12 @@ from accounts.serializers import (
     RegisterInputSerializer,
 )
 from allmine.pagination import paginate
+from allmine.schema_serializers import (
+    AuthSessionSerializer,
+    CreditTransactionPageSerializer,
+    LogoutResponseSerializer,
+    PageQuerySerializer,
+)
 from allmine.throttling import LoginThrottle, RegisterThrottle
 
 
@@ -37,6 +44,15 @@ class RegisterView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [RegisterThrottle]
 
+    @extend_schema(
+        summary="Sign up",
+        description="Creates an account and opens its first session.",
+        request=RegisterInputSerializer,
+        responses={
+            201: AuthSessionSerializer,
+            409: OpenApiResponse(description="The username or the e-mail is already taken."),
+        },
+    )
     def post(self, request):
         data = _valid(RegisterInputSerializer, request)
         user, tokens = services.user_sign_up(**data)
@@ -48,6 +64,15 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
 
+    @extend_schema(
+        summary="Sign in",
+        description="Opens a session for a username or e-mail (`login`) and a password.",
+        request=LoginInputSerializer,
+        responses={
+            200: AuthSessionSerializer,
+            401: OpenApiResponse(description="Invalid login or password, or an inactive account."),
+        },
+    )
     def post(self, request):
         data = _valid(LoginInputSerializer, request)
         user = services.user_login(login=data["login"], password=data["password"])
@@ -58,6 +83,18 @@ class RefreshView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        summary="Refresh the session",
+        description="A new token pair for a refresh token; the refresh token is single use.",
+        request=RefreshTokenInputSerializer,
+        responses={
+            200: AuthSessionSerializer,
+            401: OpenApiResponse(
+                description="The refresh token is invalid, expired or revoked, "
+                "or the account is inactive."
+            ),
+        },
+    )
     def post(self, request):
         data = _valid(RefreshTokenInputSerializer, request)
         user, tokens = services.token_pair_refresh(refresh_token=data["refreshToken"])
@@ -68,6 +105,15 @@ class LogoutView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        summary="Sign out",
+        description="Revokes the refresh token (the access token lives until it expires).",
+        request=RefreshTokenInputSerializer,
+        responses={
+            200: LogoutResponseSerializer,
+            401: OpenApiResponse(description="The refresh token is invalid, expired or revoked."),
+        },
+    )
     def post(self, request):
         data = _valid(RefreshTokenInputSerializer, request)
         services.token_revoke(refresh_token=data["refreshToken"])
@@ -75,6 +121,11 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
+    @extend_schema(
+        summary="The caller",
+        description="The signed-in user, with their e-mail and credit balance.",
+        responses={200: MeSerializer},
+    )
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
@@ -82,6 +133,16 @@ class MeView(APIView):
 class ProfilePhotoView(APIView):
     parser_classes = [MultiPartParser]
 
+    @extend_schema(
+        summary="Set the profile photo",
+        description=(
+            "Replaces the caller's profile photo (multipart, field `file`): a JPEG, PNG or "
+            "WebP image, decoded and re-encoded (metadata stripped), with square WebP "
+            "variants. Anything else is a 400."
+        ),
+        request=ProfilePhotoInputSerializer,
+        responses={200: ProfilePhotoSerializer},
+    )
     def patch(self, request):
         data = _valid(ProfilePhotoInputSerializer, request)
         photo = services.profile_photo_set(user=request.user, upload=data["file"])
@@ -89,6 +150,12 @@ class ProfilePhotoView(APIView):
 
 
 class MyTransactionsView(APIView):
+    @extend_schema(
+        summary="My credit transactions",
+        description="The caller's credit ledger, newest first, one page at a time.",
+        parameters=[PageQuerySerializer],
+        responses={200: CreditTransactionPageSerializer},
+    )
     def get(self, request):
         page = paginate(transactions_of(request.user), request.query_params)
         return Response(page.as_data(CreditTransactionSerializer(page.items, many=True).data))

@@ -3,16 +3,19 @@ import logging
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allmine.exceptions import ServiceUnavailable
+from allmine.schema_serializers import HealthSerializer
 
 logger = logging.getLogger("allmine.health")
 
 
+@extend_schema(exclude=True)
 class UnknownApiUrlView(APIView):
     """Answers every unknown URL under /api/ with a 404 envelope, whatever the method."""
 
@@ -32,6 +35,13 @@ class HealthView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        summary="Health",
+        responses={
+            200: HealthSerializer,
+            503: OpenApiResponse(description="The database does not answer."),
+        },
+    )
     def get(self, request):
         checks = {
             "database": _probe(_database_ok),

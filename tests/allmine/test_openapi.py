@@ -1,0 +1,829 @@
+"""The OpenAPI schema at /api/schema/ and the playground at /api/docs/ (issue 5).
+
+The schema is fetched as an anonymous client would, validated as an OpenAPI 3
+document, compared with the URL configuration, and compared with what the API
+really answers: every operation is called once and its response is validated
+against the schema the playground shows.
+"""
+
+import hashlib
+import hmac
+import json
+import re
+from datetime import timedelta
+from decimal import Decimal
+from io import BytesIO
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.urls import URLResolver, get_resolver
+from django.utils import timezone
+from jsonschema import FormatChecker
+from PIL import Image
+from rest_framework.test import APIClient
+
+from accounts.services import credits_grant
+from allmine.ids import new_object_id
+from allmine.status_texts import ERROR_TEXTS
+from livestreams.models import LiveStreamStatus, LiveStreamType
+from tests.api import TIMESTAMP_RE
+from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, UserFactory
+
+SCHEMA_URL = "/api/schema/?format=json"
+DOCS_URL = "/api/docs/"
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+MUTATING = {"post", "put", "patch", "delete"}
+ENVELOPE_KEYS = {"isSuccess", "statusCode", "data", "errors", "timestamp"}
+# The seed pages' warning, word for word.
+SEED_WARNING = (
+    "Bu endpoint veri degistirir veya operasyon tetikleyebilir. API Playground icinde "
+    "Production server seciliyse gercek production verisi etkilenir; test icin "
+    "Development server kullanin."
+)
+# Issue 5: "per user on the join, renew and create endpoints, per client address on
+# login and register".
+THROTTLED = {
+    ("post", "/api/v1/live-stream/join-as-creator"),
+    ("post", "/api/v1/live-stream/join-as-guest"),
+    ("post", "/api/v1/live-stream/join"),
+    ("post", "/api/v1/live-stream/renew-token"),
+    ("post", "/api/v1/live-stream/create"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/register"),
+}
+# Endpoints that take no token (authentication_classes = []).
+OPEN = {
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/health"),
+}
+# Operations that refuse a change because of the state of something (§3, §4).
+STATE_CONFLICTS = {
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/live-stream/create"),
+    ("post", "/api/v1/live-stream/join-as-creator"),
+    ("post", "/api/v1/live-stream/join-as-guest"),
+    ("post", "/api/v1/live-stream/join"),
+    ("post", "/api/v1/live-stream/renew-token"),
+    ("post", "/api/v1/live-stream/{live_stream_id}/end"),
+    ("post", "/api/v1/live-stream/{live_stream_id}/cancel"),
+    ("post", "/api/v1/live-stream/{live_stream_id}/fund"),
+    ("post", "/api/v1/live-stream/{live_stream_id}/replay-rentals"),
+    ("delete", "/api/v1/live-stream/{live_stream_id}"),
+    ("post", "/api/v1/live-stream-ban"),
+    ("delete", "/api/v1/live-stream-ban/{ban_id}"),
+}
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    response = APIClient().get(SCHEMA_URL)
+    assert response.status_code == 200, response.content[:500]
+    return json.loads(response.content)
+
+
+def operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield method, path, operation
+
+
+def component(schema, ref_holder: dict) -> dict:
+    ref = ref_holder["$ref"]
+    assert ref.startswith("#/components/schemas/"), ref
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def payload_schema(schema, method: str, path: str, status: int) -> dict:
+    """The `data` schema of a documented success response."""
+    response = schema["paths"][path][method]["responses"][str(status)]
+    return response["content"]["application/json"]["schema"]["properties"]["data"]
+
+
+def api_routes() -> dict[str, tuple[type, set[str]]]:
+    """Every URL under /api/v1/ as the schema writes it, with its view class and methods."""
+    routes = {}
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif route.startswith("api/v1/"):
+                view_class = pattern.callback.view_class
+                methods = {m for m in HTTP_METHODS if hasattr(view_class, m)}
+                routes["/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)] = (view_class, methods)
+
+    walk(get_resolver().url_patterns, "")
+    return routes
+
+
+# --- The document ----------------------------------------------------------------------
+
+
+def test_the_schema_is_a_valid_openapi_3_document(schema):
+    assert schema["openapi"].startswith("3.")
+    try:
+        from openapi_spec_validator import validate
+    except ImportError:  # the validator that ships with drf-spectacular
+        from drf_spectacular.validation import validate_schema as validate
+    validate(schema)
+
+
+def test_the_schema_is_served_to_an_anonymous_client_as_json():
+    response = APIClient().get(SCHEMA_URL)
+    assert response.status_code == 200
+    assert "json" in response["Content-Type"]
+    assert json.loads(response.content)["info"]["title"] == settings.SPECTACULAR_SETTINGS["TITLE"]
+
+
+def test_every_url_of_the_api_is_in_the_schema_with_its_methods(schema):
+    routes = api_routes()
+    assert len(routes) >= 25  # the walk found the API, not an empty list
+    documented = {
+        path: {m for m in item if m in HTTP_METHODS} for path, item in schema["paths"].items()
+    }
+    assert set(documented) == set(routes)
+    for path, (_view, methods) in routes.items():
+        assert documented[path] == methods, path
+
+
+def test_operation_ids_are_unique(schema):
+    ids = [operation["operationId"] for _m, _p, operation in operations(schema)]
+    assert len(ids) == len(set(ids))
+
+
+def test_the_playground_lists_production_and_development(schema):
+    assert [(s["description"], s["url"]) for s in schema["servers"]] == [
+        ("Production", settings.API_SERVERS[0]["url"]),
+        ("Development", settings.API_SERVERS[1]["url"]),
+    ]
+
+
+# --- The envelope ----------------------------------------------------------------------
+
+
+def test_every_success_response_is_wrapped_in_the_envelope(schema):
+    checked = 0
+    for method, path, operation in operations(schema):
+        successes = [code for code in operation["responses"] if code.startswith("2")]
+        assert len(successes) == 1, (method, path)
+        for code in successes:
+            content = operation["responses"][code]["content"]
+            assert list(content) == ["application/json"], (method, path)
+            body = content["application/json"]["schema"]
+            assert set(body["properties"]) == ENVELOPE_KEYS, (method, path)
+            assert set(body["required"]) == ENVELOPE_KEYS
+            assert body["properties"]["isSuccess"]["enum"] == [True]
+            assert body["properties"]["statusCode"]["enum"] == [int(code)]
+            assert body["properties"]["errors"]["maxItems"] == 0
+            assert body["properties"]["timestamp"]["format"] == "date-time"
+            assert body["properties"]["data"], (method, path)
+            checked += 1
+    assert checked >= 25
+
+
+def test_every_error_response_is_the_error_envelope_with_the_fixed_text(schema):
+    error_envelope = schema["components"]["schemas"]["ErrorEnvelope"]
+    assert set(error_envelope["required"]) == ENVELOPE_KEYS
+    assert error_envelope["properties"]["isSuccess"]["enum"] == [False]
+    assert error_envelope["properties"]["data"]["enum"] == [None]
+    assert error_envelope["properties"]["errors"]["minItems"] == 1
+    for method, path, operation in operations(schema):
+        for code, response in operation["responses"].items():
+            if int(code) < 400:
+                continue
+            media = response["content"]["application/json"]
+            assert component(schema, media["schema"]) is error_envelope
+            example = media["example"]
+            assert example["isSuccess"] is False
+            assert example["statusCode"] == int(code)
+            assert example["data"] is None
+            assert example["errors"] == [ERROR_TEXTS[int(code)]], (method, path, code)
+            assert response["description"].startswith(ERROR_TEXTS[int(code)])
+
+
+def test_error_statuses_are_documented_where_they_can_happen(schema):
+    for method, path, operation in operations(schema):
+        codes = {int(code) for code in operation["responses"]}
+        where = (method, path)
+        assert {400, 413, 500} <= codes, where
+        assert (401 in codes) == (
+            "security" in operation
+            or where
+            in {
+                ("post", "/api/v1/auth/login"),
+                ("post", "/api/v1/auth/refresh"),
+                ("post", "/api/v1/auth/logout"),
+                ("post", "/api/v1/agora/events"),
+            }
+        ), where
+        if "{" in path:
+            assert 404 in codes, where
+        if "requestBody" in operation:
+            assert 415 in codes, where
+        assert (429 in codes) == (where in THROTTLED), where
+        if where in THROTTLED:
+            assert "Retry-After" in operation["responses"]["429"]["headers"]
+        if where in STATE_CONFLICTS:
+            assert 409 in codes, where
+    for path in ("/api/v1/live-stream/join-as-creator", "/api/v1/live-stream/join-as-guest"):
+        # the six response bodies of the seed page
+        assert {200, 400, 401, 403, 404, 409} <= {
+            int(c) for c in schema["paths"][path]["post"]["responses"]
+        }
+    assert "503" in schema["paths"]["/api/v1/health"]["get"]["responses"]
+
+
+# --- Authentication --------------------------------------------------------------------
+
+
+def test_the_bearer_scheme_is_the_only_security_scheme(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert len(schemes) == 1
+    ((name, scheme),) = schemes.items()
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    for method, path, operation in operations(schema):
+        if "security" in operation:
+            assert operation["security"] == [{name: []}], (method, path)
+
+
+def test_open_endpoints_have_no_security_requirement_and_the_rest_need_the_token(schema):
+    routes = api_routes()
+    open_operations = {
+        (method, path)
+        for path, (view_class, methods) in routes.items()
+        for method in methods
+        if view_class.authentication_classes == []
+    }
+    assert open_operations >= OPEN
+    for method, path, operation in operations(schema):
+        if (method, path) in open_operations:
+            assert "security" not in operation, (method, path)
+        else:
+            assert operation["security"], (method, path)
+
+
+# --- Types -----------------------------------------------------------------------------
+
+
+def test_ids_are_24_hex_strings(schema):
+    components = schema["components"]["schemas"]
+    id_fields = [
+        components["LiveStream"]["properties"]["id"],
+        components["LiveStream"]["properties"]["guests"]["items"],
+        components["UserSummary"]["properties"]["_id"],
+        components["Me"]["properties"]["_id"],
+        components["ProfilePhoto"]["properties"]["_id"],
+        components["Broadcaster"]["properties"]["user"],
+        components["Ban"]["properties"]["targetUserId"],
+        components["LiveStreamIdInputRequest"]["properties"]["liveStreamId"],
+        components["BanCreateInputRequest"]["properties"]["targetUserId"],
+        components["RtmCredentials"]["properties"]["userId"],
+    ]
+    path_ids = [
+        parameter["schema"]
+        for _m, _p, operation in operations(schema)
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path"
+    ]
+    assert len(path_ids) >= 10
+    for field in id_fields + path_ids:
+        assert field["type"] == "string"
+        pattern = re.compile(field["pattern"])
+        assert pattern.search(new_object_id())
+        assert not pattern.search("64D15F9E2E6C8F4D5A123456")
+        assert not pattern.search("64d15f9e2e6c8f4d5a12345")
+        assert not pattern.search("64d15f9e2e6c8f4d5a1234567")
+    # The Agora App ID is no object id.
+    assert "pattern" not in components["AgoraCredentials"]["properties"]["appId"]
+
+
+def test_timestamps_are_date_times_and_money_is_a_number(schema):
+    components = schema["components"]["schemas"]
+    timestamps = 0
+    for name, definition in components.items():
+        for field, spec in definition.get("properties", {}).items():
+            if field.endswith("At") or field in ("plannedStartDate", "plannedEndDate"):
+                assert spec.get("format") == "date-time", (name, field)
+                timestamps += 1
+    assert timestamps >= 20
+    money = {
+        "LiveStream": ["price", "fundingGoal", "collectedFunding", "replayCreditPrice"],
+        "ReplayAccess": ["price"],
+        "MiniCrowdFunding": ["goal", "collected"],
+        "Contribution": ["amount"],
+        "CreditTransaction": ["amount", "balanceAfter"],
+        "Me": ["creditBalance"],
+        "FundInputRequest": ["amount"],
+        "LiveStreamCreateInputRequest": ["price", "fundingGoal", "replayCreditPrice"],
+    }
+    for name, fields in money.items():
+        for field in fields:
+            assert components[name]["properties"][field]["type"] == "number", (name, field)
+
+
+def test_the_fixed_vocabularies_are_enums(schema):
+    properties = schema["components"]["schemas"]["LiveStream"]["properties"]
+    assert set(properties["status"]["enum"]) == set(LiveStreamStatus.values)
+    assert set(properties["liveStreamType"]["enum"]) == set(LiveStreamType.values)
+    assert properties["accessType"]["enum"] == ["free", "paid"]
+    assert properties["role"]["enum"] == ["host", "guest", "audience", None]
+    replay = schema["components"]["schemas"]["ReplayAccess"]["properties"]
+    assert replay["status"]["enum"] == ["owner", "guest", "rented", "expired", "none"]
+
+
+# --- Requests and payloads -------------------------------------------------------------
+
+
+def test_create_takes_multipart_with_a_binary_thumbnail_or_json(schema):
+    body = schema["paths"]["/api/v1/live-stream/create"]["post"]["requestBody"]["content"]
+    assert set(body) == {"multipart/form-data", "application/json"}
+    multipart = component(schema, body["multipart/form-data"]["schema"])
+    assert multipart["properties"]["thumbnail"]["format"] == "binary"
+    assert multipart["required"] == ["title"]
+    as_json = component(schema, body["application/json"]["schema"])
+    assert "thumbnail" not in as_json["properties"]
+    assert set(as_json["properties"]) == set(multipart["properties"]) - {"thumbnail"}
+
+
+def test_the_profile_photo_is_a_multipart_file(schema):
+    body = schema["paths"]["/api/v1/users/profile/photo"]["patch"]["requestBody"]
+    assert list(body["content"]) == ["multipart/form-data"]
+    photo = component(schema, body["content"]["multipart/form-data"]["schema"])
+    assert photo["properties"]["file"] == {"type": "string", "format": "binary"}
+    assert photo["required"] == ["file"]
+
+
+def test_json_endpoints_document_only_json_bodies(schema):
+    for method, path, operation in operations(schema):
+        if "requestBody" not in operation or path in (
+            "/api/v1/live-stream/create",
+            "/api/v1/users/profile/photo",
+        ):
+            continue
+        assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
+
+
+def test_the_payloads_of_the_core_endpoints(schema):
+    created = component(schema, payload_schema(schema, "post", "/api/v1/live-stream/create", 201))
+    assert created is schema["components"]["schemas"]["LiveStream"]
+    assert list(created["properties"])[:8] == [
+        "id",
+        "title",
+        "liveStreamType",
+        "channelName",
+        "broadcasters",
+        "guests",
+        "creator",
+        "thumbnailUrl",
+    ]
+    for path in ("join-as-creator", "join-as-guest", "join"):
+        joined = component(
+            schema, payload_schema(schema, "post", f"/api/v1/live-stream/{path}", 200)
+        )
+        assert list(joined["properties"]) == ["liveStream", "agora", "rtm"]
+        assert component(schema, joined["properties"]["liveStream"]) is created
+        agora = component(schema, joined["properties"]["agora"])
+        assert set(agora["properties"]) == {
+            "appId", "channelName", "token", "uid", "role", "expiresAt"
+        }  # fmt: skip
+        rtm = component(schema, joined["properties"]["rtm"])
+        assert set(rtm["properties"]) == {"appId", "channelName", "userId", "token", "expiresAt"}
+    renewed = component(
+        schema, payload_schema(schema, "post", "/api/v1/live-stream/renew-token", 200)
+    )
+    assert list(renewed["properties"]) == ["agora", "rtm"]
+    page = component(schema, payload_schema(schema, "get", "/api/v1/live-stream", 200))
+    assert component(schema, page["properties"]["list"]["items"]) is created
+    pagination = component(schema, page["properties"]["pagination"])
+    assert set(pagination["properties"]) == {
+        "currentPage", "totalPages", "totalItems", "itemsPerPage", "hasNextPage", "hasPrevPage"
+    }  # fmt: skip
+    session = component(schema, payload_schema(schema, "post", "/api/v1/auth/login", 200))
+    assert set(session["properties"]) == {
+        "accessToken", "refreshToken", "expiresIn", "refreshExpiresIn", "user"
+    }  # fmt: skip
+
+
+# --- The Production warning ------------------------------------------------------------
+
+
+def test_every_mutating_operation_warns_about_production_and_no_read_does(schema):
+    mutating = 0
+    for method, path, operation in operations(schema):
+        description = operation.get("description", "")
+        if method in MUTATING:
+            mutating += 1
+            warning = operation["x-production-warning"]
+            assert warning["tr"] == SEED_WARNING
+            assert "Production server" in warning["en"] and "Development" in warning["en"]
+            assert description.startswith("**Production warning:**"), (method, path)
+            assert SEED_WARNING in description and warning["en"] in description
+        else:
+            assert "x-production-warning" not in operation, (method, path)
+            assert "Production" not in description, (method, path)
+    assert mutating >= 18
+
+
+# --- The playground --------------------------------------------------------------------
+
+
+def test_the_playground_loads_swagger_ui_from_our_own_static_files():
+    response = APIClient().get(DOCS_URL)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
+    styles = re.findall(r"<link[^>]*\bhref=\"([^\"]+)\"", html)
+    assert any("swagger-ui-bundle" in src for src in scripts)
+    for url in scripts + styles:
+        assert url.startswith(settings.STATIC_URL), url
+        assert not re.match(r"(https?:)?//", url), url
+        assert finders.find(url.removeprefix(settings.STATIC_URL)), url
+    assert "/api/schema/" in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+
+
+# --- The schema against what the API answers ---------------------------------------------
+
+
+def _as_strict_json_schema(node):
+    """The schema as a strict JSON Schema validator should read it: OAS 3.0 writes
+    a nullable reference as `{allOf: [ref], nullable: true}`, which such a validator
+    takes for never-null; and an object documented with properties may not carry
+    undocumented ones (so a field the API sends but the schema lacks is caught)."""
+    if isinstance(node, list):
+        return [_as_strict_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _as_strict_json_schema(value) for key, value in node.items()}
+    if node.get("nullable") and "allOf" in node and "type" not in node:
+        rest = {k: v for k, v in node.items() if k not in ("allOf", "nullable")}
+        return {"anyOf": [{"allOf": node["allOf"]}, {"enum": [None]}], **rest}
+    if node.get("type") == "object" and "properties" in node:
+        node.setdefault("additionalProperties", False)
+    return node
+
+
+CONTRACT_FORMATS = FormatChecker(formats=())
+
+
+@CONTRACT_FORMATS.checks("date-time")
+def _is_contract_timestamp(value) -> bool:
+    """§1: UTC with milliseconds and `Z`."""
+    return not isinstance(value, str) or TIMESTAMP_RE.match(value) is not None
+
+
+@CONTRACT_FORMATS.checks("uri")
+def _is_absolute_url(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+class ResponseChecker:
+    """Validates real responses against the schema (with the contract's formats for
+    timestamps and URLs) and notes which operations answered with success."""
+
+    def __init__(self, schema):
+        validators = pytest.importorskip("openapi_schema_validator")
+        self.validate = validators.validate
+        self.validator = validators.OAS30ReadValidator
+        self.schema = schema
+        self.components = _as_strict_json_schema(schema["components"])
+        self.succeeded = set()
+
+    def __call__(self, method: str, path: str, response, status: int):
+        assert response.status_code == status, (method, path, response.content[:300])
+        responses = self.schema["paths"][path][method]["responses"]
+        assert str(status) in responses, f"{method.upper()} {path}: {status} is not documented"
+        body = response.json()
+        documented = responses[str(status)]["content"]["application/json"]["schema"]
+        self.validate(
+            body,
+            {**_as_strict_json_schema(documented), "components": self.components},
+            cls=self.validator,
+            format_checker=CONTRACT_FORMATS,
+        )
+        if status < 300:
+            self.succeeded.add((method, path))
+        return body["data"]
+
+
+def _png() -> BytesIO:
+    buffer = BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 60)).save(buffer, "PNG")
+    buffer.seek(0)
+    buffer.name = "picture.png"
+    return buffer
+
+
+@pytest.mark.django_db
+def test_every_operation_answers_as_the_schema_says(schema, client_for, media_root, settings):
+    check = ResponseChecker(schema)
+    anonymous = APIClient()
+    creator, guest, viewer, other = UserFactory.create_batch(4)
+    credits_grant(user=viewer, amount=Decimal("100"), reason="test credits")
+    as_creator, as_guest, as_viewer = client_for(creator), client_for(guest), client_for(viewer)
+
+    # Accounts
+    session = check(
+        "post",
+        "/api/v1/auth/register",
+        anonymous.post(
+            "/api/v1/auth/register",
+            {
+                "username": "schema_user",
+                "email": "schema@example.com",
+                "password": DEFAULT_PASSWORD,
+                "name": "Ada",
+                "surname": "Lovelace",
+            },
+            format="json",
+        ),
+        201,
+    )
+    login = {"login": "schema_user", "password": DEFAULT_PASSWORD}
+    session = check(
+        "post",
+        "/api/v1/auth/login",
+        anonymous.post("/api/v1/auth/login", login, format="json"),
+        200,
+    )
+    check(
+        "post",
+        "/api/v1/auth/login",
+        anonymous.post("/api/v1/auth/login", {**login, "password": "wrong"}, format="json"),
+        401,
+    )
+    session = check(
+        "post",
+        "/api/v1/auth/refresh",
+        anonymous.post(
+            "/api/v1/auth/refresh", {"refreshToken": session["refreshToken"]}, format="json"
+        ),
+        200,
+    )
+    check(
+        "post",
+        "/api/v1/auth/logout",
+        anonymous.post(
+            "/api/v1/auth/logout", {"refreshToken": session["refreshToken"]}, format="json"
+        ),
+        200,
+    )
+    check("get", "/api/v1/auth/me", anonymous.get("/api/v1/auth/me"), 401)
+    check("get", "/api/v1/auth/me", as_creator.get("/api/v1/auth/me"), 200)
+    check(
+        "patch",
+        "/api/v1/users/profile/photo",
+        as_creator.patch("/api/v1/users/profile/photo", {"file": _png()}, format="multipart"),
+        200,
+    )
+    me = check("get", "/api/v1/auth/me", as_creator.get("/api/v1/auth/me"), 200)
+    assert me["profilePhoto"] is not None
+    check("get", "/api/v1/health", anonymous.get("/api/v1/health"), 200)
+
+    # A duo stream, from creation to the end
+    stream = check(
+        "post",
+        "/api/v1/live-stream/create",
+        as_creator.post(
+            "/api/v1/live-stream/create",
+            {
+                "title": "Yeni ürün tanıtımı",
+                "liveStreamType": "duoself",
+                "guests": json.dumps([guest.pk]),
+                "thumbnail": _png(),
+                "fundingGoal": "100",
+            },
+            format="multipart",
+        ),
+        201,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/create",
+        as_creator.post("/api/v1/live-stream/create", {"title": "Second"}, format="json"),
+        409,
+    )
+    by_id = {"liveStreamId": stream["id"]}
+    detail = f"/api/v1/live-stream/{stream['id']}"
+    check(
+        "post",
+        "/api/v1/live-stream/join-as-creator",
+        as_viewer.post("/api/v1/live-stream/join-as-creator", by_id, format="json"),
+        403,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/join-as-creator",
+        as_creator.post("/api/v1/live-stream/join-as-creator", by_id, format="json"),
+        200,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/join-as-guest",
+        as_guest.post("/api/v1/live-stream/join-as-guest", by_id, format="json"),
+        200,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/join",
+        as_viewer.post("/api/v1/live-stream/join", {**by_id, "deviceType": "ios"}, format="json"),
+        200,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/renew-token",
+        as_viewer.post("/api/v1/live-stream/renew-token", by_id, format="json"),
+        200,
+    )
+    check(
+        "get",
+        "/api/v1/live-stream/{live_stream_id}/viewer-count",
+        as_viewer.get(f"{detail}/viewer-count"),
+        200,
+    )
+    check(
+        "get",
+        "/api/v1/live-stream/{live_stream_id}/replay-status",
+        as_viewer.get(f"{detail}/replay-status"),
+        200,
+    )
+    check("get", "/api/v1/live-stream/{live_stream_id}", as_viewer.get(detail), 200)
+    check(
+        "get",
+        "/api/v1/live-stream/{live_stream_id}",
+        as_viewer.get("/api/v1/live-stream/not-an-id"),
+        400,
+    )
+    check(
+        "get",
+        "/api/v1/live-stream/{live_stream_id}",
+        as_viewer.get(f"/api/v1/live-stream/{new_object_id()}"),
+        404,
+    )
+    page = check(
+        "get",
+        "/api/v1/live-stream",
+        as_viewer.get("/api/v1/live-stream", {"status": "active", "limit": 5}),
+        200,
+    )
+    assert [s["id"] for s in page["list"]] == [stream["id"]]
+
+    ban = check(
+        "post",
+        "/api/v1/live-stream-ban",
+        as_creator.post(
+            "/api/v1/live-stream-ban",
+            {**by_id, "targetUserId": viewer.pk, "actionType": "CHAT_ONLY"},
+            format="json",
+        ),
+        201,
+    )
+    check(
+        "get",
+        "/api/v1/live-stream-ban",
+        as_creator.get("/api/v1/live-stream-ban", by_id),
+        200,
+    )
+    check(
+        "delete",
+        "/api/v1/live-stream-ban/{ban_id}",
+        as_creator.delete(f"/api/v1/live-stream-ban/{ban['id']}"),
+        200,
+    )
+    check(
+        "delete",
+        "/api/v1/live-stream-ban/{ban_id}",
+        as_creator.delete(f"/api/v1/live-stream-ban/{ban['id']}"),
+        409,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/leave",
+        as_viewer.post("/api/v1/live-stream/leave", by_id, format="json"),
+        200,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/{live_stream_id}/end",
+        as_creator.post(f"{detail}/end"),
+        200,
+    )
+    check(
+        "delete",
+        "/api/v1/live-stream/{live_stream_id}",
+        as_creator.delete(detail),
+        200,
+    )
+
+    # Funding a scheduled stream, then its cancellation (a refund)
+    start = timezone.now() + timedelta(hours=2)
+    scheduled = LiveStreamFactory(
+        creator=other,
+        status=LiveStreamStatus.SCHEDULED,
+        planned_start_date=start,
+        planned_end_date=start + timedelta(hours=1),
+        funding_goal=Decimal("50"),
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/{live_stream_id}/fund",
+        as_viewer.post(f"/api/v1/live-stream/{scheduled.pk}/fund", {"amount": 12.5}, format="json"),
+        201,
+    )
+    funded = check(
+        "get", "/api/v1/live-stream/funded", as_viewer.get("/api/v1/live-stream/funded"), 200
+    )
+    assert funded["list"][0]["collectedFunding"] == 12.5
+    check(
+        "post",
+        "/api/v1/live-stream/{live_stream_id}/cancel",
+        client_for(other).post(f"/api/v1/live-stream/{scheduled.pk}/cancel"),
+        200,
+    )
+
+    # A replay
+    recorded = LiveStreamFactory(
+        creator=other,
+        status=LiveStreamStatus.ENDED,
+        started_at=timezone.now() - timedelta(hours=2),
+        ended_at=timezone.now() - timedelta(hours=1),
+        recording=True,
+        recording_url="https://cdn.example.com/recordings/replay.mp4",
+        is_active_replay_on_creator_profile=True,
+        replay_credit_price=Decimal("9.99"),
+    )
+    check(
+        "patch",
+        "/api/v1/live-stream/{live_stream_id}/replay-settings",
+        client_for(other).patch(
+            f"/api/v1/live-stream/{recorded.pk}/replay-settings",
+            {"replayCreditPrice": 7.5},
+            format="json",
+        ),
+        200,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/{live_stream_id}/replay-rentals",
+        as_viewer.post(f"/api/v1/live-stream/{recorded.pk}/replay-rentals"),
+        200,
+    )
+    rentals = check(
+        "get",
+        "/api/v1/live-stream/my-replay-rentals",
+        as_viewer.get("/api/v1/live-stream/my-replay-rentals"),
+        200,
+    )
+    assert rentals["list"][0]["recordingUrl"] == recorded.recording_url
+    ledger = check(
+        "get",
+        "/api/v1/users/me/transactions",
+        as_viewer.get("/api/v1/users/me/transactions", {"page": 1}),
+        200,
+    )
+    assert ledger["pagination"]["totalItems"] == 4  # grant, contribution, refund, rental
+
+    # Agora's webhook, when it is routed
+    if "/api/v1/agora/events" in schema["paths"]:
+        settings.AGORA_NCS_SECRET = "schema-test-secret"
+        notice = json.dumps(
+            {
+                "noticeId": "schema-notice-1",
+                "productId": 1,
+                "eventType": 101,
+                "notifyMs": 1_700_000_000_000,
+                "payload": {"channelName": "no-such-channel", "ts": 1_700_000_000},
+            }
+        ).encode()
+        signature = hmac.new(b"schema-test-secret", notice, hashlib.sha256).hexdigest()
+        check(
+            "post",
+            "/api/v1/agora/events",
+            anonymous.post(
+                "/api/v1/agora/events",
+                notice,
+                content_type="application/json",
+                HTTP_AGORA_SIGNATURE_V2=signature,
+            ),
+            200,
+        )
+        check(
+            "post",
+            "/api/v1/agora/events",
+            anonymous.post("/api/v1/agora/events", notice, content_type="application/json"),
+            401,
+        )
+
+    # Every documented operation was called and answered as documented.
+    assert check.succeeded == {(method, path) for method, path, _op in operations(schema)}
