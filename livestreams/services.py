@@ -20,8 +20,8 @@ from allmine.audit import audit_record
 from allmine.exceptions import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.ids import new_object_id
 from allmine.images import ProcessedImage
-from allmine.media import StoredFiles
-from livestreams import agora
+from allmine.media import StoredFiles, delete_files_on_commit
+from livestreams import agora, agora_rest
 from livestreams.channels import new_channel_name
 from livestreams.models import (
     JOINABLE_STATUSES,
@@ -382,9 +382,16 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
             # one at a time and the later ones see the row (and the charge) of the first.
             recipients = _revenue_recipients(stream)
             lock_users([user.pk, *(uid for uid, _share in recipients)])
-        participant = (
-            Participant.objects.select_for_update().filter(live_stream=stream, user=user).first()
-        )
+        participant = None
+        if stream.viewer_is_participant or recipients is not None:
+            # A rejoin, or a first paid join re-checking under the user's lock. A
+            # first free join goes straight to the insert: a concurrent first join
+            # of the same user makes it fail on the unique row, and it is retried.
+            participant = (
+                Participant.objects.select_for_update()
+                .filter(live_stream=stream, user=user)
+                .first()
+            )
         if participant is None:
             charge = None
             if stream.access_type == "paid":
@@ -401,25 +408,26 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
                     kind=TransactionKind.STREAM_REVENUE,
                     recipients=recipients,
                 )
-            with transaction.atomic():
-                Participant.objects.create(
-                    live_stream=stream,
-                    user=user,
-                    first_joined_at=now,
-                    last_joined_at=now,
-                    charge=charge,
-                    **details,
-                )
+            Participant.objects.create(
+                live_stream=stream,
+                user=user,
+                first_joined_at=now,
+                last_joined_at=now,
+                charge=charge,
+                **details,
+            )
         else:
             if participant.is_present:
                 participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
             participant.is_present = True
             participant.last_joined_at = now
             participant.join_count += 1
+            changed = ["is_present", "last_joined_at", "join_count", "watch_seconds"]
             for name, value in details.items():
                 if value:
                     setattr(participant, name, value)
-            participant.save()
+                    changed.append(name)
+            participant.save(update_fields=changed)
         stream.viewer_is_participant = True
     credentials = agora.issue_credentials(
         channel_name=stream.channel_name, user=user, role=agora.AUDIENCE, now=now
@@ -525,6 +533,7 @@ def _end(stream: LiveStream, now) -> None:
     stream.host_present = False
     stream.save(update_fields=["status", "ended_at", "host_present", "updated_at"])
     _audience_leaves(stream, now)
+    agora_rest.schedule_end_kick(live_stream=stream)  # everyone out of the channel, on commit
 
 
 def livestream_end(*, actor, live_stream_id: str, reason: str = "") -> LiveStream:
@@ -626,7 +635,13 @@ def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
         stream.deletion_reason = reason or (
             "Removed by a moderator." if moderating else "Deleted by its creator."
         )
-        stream.save(update_fields=["deleted_at", "deleted_by", "deletion_reason", "updated_at"])
+        # The row stays for the moderators; the uploaded thumbnail goes (once the
+        # removal has committed), and a restored stream shows the default one.
+        delete_files_on_commit([stream.thumbnail])
+        stream.thumbnail = ""
+        stream.save(
+            update_fields=["deleted_at", "deleted_by", "deletion_reason", "thumbnail", "updated_at"]
+        )
         audit_record(
             actor=actor,
             action="remove",
@@ -909,6 +924,7 @@ def ban_create(
                 participant.left_at = now
                 participant.save(update_fields=["watch_seconds", "is_present", "left_at"])
             Guest.objects.filter(live_stream=stream, user=target).update(has_joined=False)
+            agora_rest.schedule_ban_kick(live_stream=stream, user=target)  # sent on commit
     return ban
 
 
@@ -981,3 +997,241 @@ def livestream_end_overdue(*, live_stream_id: str, now=None) -> bool:
             return False
         _end(stream, now)
     return True
+
+
+# --- Agora Notification Center events ----------------------------------------------
+# (The Agora models are imported where used: this section was appended to the module.)
+
+AGORA_CHANNEL_CREATED = 101
+AGORA_CHANNEL_DESTROYED = 102
+AGORA_BROADCASTER_JOINED = 103
+AGORA_BROADCASTER_LEFT = 104
+AGORA_AUDIENCE_JOINED = 105
+AGORA_AUDIENCE_LEFT = 106
+AGORA_BECAME_BROADCASTER = 111
+AGORA_BECAME_AUDIENCE = 112
+AGORA_CHANNEL_EVENTS = frozenset({AGORA_CHANNEL_CREATED, AGORA_CHANNEL_DESTROYED})
+AGORA_USER_EVENTS = frozenset(
+    {
+        AGORA_BROADCASTER_JOINED,
+        AGORA_BROADCASTER_LEFT,
+        AGORA_AUDIENCE_JOINED,
+        AGORA_AUDIENCE_LEFT,
+        AGORA_BECAME_BROADCASTER,
+        AGORA_BECAME_AUDIENCE,
+    }
+)
+# Agora's product id of RTC channel events (other products share the NCS URL).
+AGORA_RTC_PRODUCT = 1
+# The outcome of a notice seen before (it is not stored again).
+AGORA_DUPLICATE = "duplicate"
+# An event's `ts` is in whole seconds and clocks drift: an event is taken to have
+# happened before one of our own changes only when it did by more than this.
+AGORA_EVENT_SLACK = timedelta(seconds=2)
+
+
+def agora_notice_apply(
+    *,
+    notice_id: str,
+    event_type: int,
+    payload: dict,
+    product_id: int | None = None,
+    notify_ms: int | None = None,
+    channel_name: str = "",
+    uid: int | None = None,
+    client_seq: int | None = None,
+    occurred_at: datetime | None = None,
+) -> str:
+    """Apply one notice of Agora's Notification Center, once per `notice_id`: the
+    broadcasters' and the audience's presence follow the channel's events, a user's
+    events in the order of their `clientSeq`. Returns the outcome recorded with the
+    notice, or AGORA_DUPLICATE for a notice seen before (which changes nothing)."""
+    from livestreams.models import AgoraNotice
+
+    now = timezone.now()
+    occurred_at = min(occurred_at, now) if occurred_at else now
+    with transaction.atomic():
+        if AgoraNotice.objects.filter(notice_id=notice_id).exists():
+            return AGORA_DUPLICATE
+        notice = AgoraNotice(
+            notice_id=notice_id,
+            product_id=product_id,
+            event_type=event_type,
+            notify_ms=notify_ms,
+            channel_name=channel_name,
+            uid=uid,
+            client_seq=client_seq,
+            occurred_at=occurred_at,
+            payload=payload,
+            received_at=now,
+        )
+        try:
+            with transaction.atomic():
+                notice.save(force_insert=True)
+        except IntegrityError:
+            return AGORA_DUPLICATE  # the same notice delivered twice at once
+        notice.outcome = _agora_notice_effect(notice)
+        notice.save(update_fields=["outcome"])
+    return notice.outcome
+
+
+def _agora_notice_effect(notice) -> str:
+    from livestreams.models import AgoraNotice, AgoraNoticeOutcome
+
+    event = notice.event_type
+    known = AGORA_CHANNEL_EVENTS | AGORA_USER_EVENTS
+    if notice.product_id not in (None, AGORA_RTC_PRODUCT) or event not in known:
+        return AgoraNoticeOutcome.UNKNOWN_EVENT
+    stream = LiveStream.objects.filter(channel_name=notice.channel_name).first()
+    if stream is None:
+        return AgoraNoticeOutcome.UNKNOWN_CHANNEL
+    if event == AGORA_CHANNEL_CREATED:
+        return AgoraNoticeOutcome.RECORDED
+    if event == AGORA_CHANNEL_DESTROYED:
+        return _agora_channel_destroyed(stream, notice)
+
+    user = User.objects.filter(agora_uid=notice.uid).only("pk", "agora_uid").first()
+    if user is None:
+        return AgoraNoticeOutcome.UNKNOWN_USER
+    if not _agora_sequence_advance(notice.channel_name, notice.uid, notice.client_seq):
+        return AgoraNoticeOutcome.STALE
+    broadcasting = event in (AGORA_BROADCASTER_JOINED, AGORA_BECAME_BROADCASTER)
+    watching = event in (AGORA_AUDIENCE_JOINED, AGORA_BECAME_AUDIENCE)
+    when = notice.occurred_at
+    if (broadcasting or watching) and (
+        AgoraNotice.objects.filter(
+            channel_name=notice.channel_name,
+            event_type=AGORA_CHANNEL_DESTROYED,
+            occurred_at__gt=when + AGORA_EVENT_SLACK,
+        ).exists()
+    ):
+        return AgoraNoticeOutcome.STALE  # a join from before the channel was destroyed
+    if stream.creator_id == user.pk or Guest.objects.filter(live_stream=stream, user=user).exists():
+        return _agora_broadcaster_presence(stream.pk, user, broadcasting, when)
+    return _agora_audience_presence(stream, user, watching, when)
+
+
+def _agora_sequence_advance(channel_name: str, uid: int, client_seq: int) -> bool:
+    """Record `client_seq` as the last applied one of `uid` in the channel; False
+    (nothing recorded) if an event as new or newer was applied already."""
+    from livestreams.models import AgoraClientSequence
+
+    rows = AgoraClientSequence.objects.select_for_update()
+    last = rows.filter(channel_name=channel_name, uid=uid).first()
+    if last is None:
+        try:
+            with transaction.atomic():
+                AgoraClientSequence.objects.create(
+                    channel_name=channel_name, uid=uid, client_seq=client_seq
+                )
+            return True
+        except IntegrityError:  # the user's other event, recorded at the same moment
+            last = rows.get(channel_name=channel_name, uid=uid)
+    if client_seq <= last.client_seq:
+        return False
+    last.client_seq = client_seq
+    last.save(update_fields=["client_seq", "updated_at"])
+    return True
+
+
+def _agora_broadcaster_presence(stream_id: str, user, broadcasting: bool, when) -> str:
+    """The creator's `host_present` or a guest's `hasJoined` follows whether they
+    broadcast in the channel."""
+    from livestreams.models import AgoraNoticeOutcome
+
+    # The stream row first, then the guest's: the order of join-as-guest.
+    stream = LiveStream.objects.select_for_update().get(pk=stream_id)
+    is_host = stream.creator_id == user.pk
+    guest = (
+        None
+        if is_host
+        else Guest.objects.select_for_update().filter(live_stream=stream, user=user).first()
+    )
+    if not is_host and guest is None:  # uninvited in the meantime
+        return AgoraNoticeOutcome.NOT_IN_STREAM
+    if broadcasting:
+        open_statuses = (LiveStreamStatus.ACTIVE,) if is_host else JOINABLE_STATUSES
+        if stream.is_removed or stream.status not in open_statuses:
+            return AgoraNoticeOutcome.STREAM_NOT_LIVE
+        if not is_host and user_is_blocked(user=user, stream=stream):
+            return AgoraNoticeOutcome.BANNED
+    if is_host and stream.host_present != broadcasting:
+        stream.host_present = broadcasting
+        if broadcasting and stream.host_joined_at is None:
+            stream.host_joined_at = when
+        stream.save(update_fields=["host_present", "host_joined_at", "updated_at"])
+    elif guest is not None and guest.has_joined != broadcasting:
+        guest.has_joined = broadcasting
+        if broadcasting:
+            guest.uid = user.agora_uid
+            guest.joined_at = when
+        guest.save(update_fields=["has_joined", "uid", "joined_at"])
+    return AgoraNoticeOutcome.APPLIED
+
+
+def _agora_audience_presence(stream: LiveStream, user, watching: bool, when) -> str:
+    """An audience member's presence and watch time follow whether they are in the
+    channel as audience. Only a user who joined through the API has a row."""
+    from livestreams.models import AgoraNoticeOutcome
+
+    participant = (
+        Participant.objects.select_for_update().filter(live_stream=stream, user=user).first()
+    )
+    if participant is None:
+        return AgoraNoticeOutcome.NOT_IN_STREAM
+    if watching:
+        if stream.is_removed or stream.status != LiveStreamStatus.ACTIVE:
+            return AgoraNoticeOutcome.STREAM_NOT_LIVE
+        if user_is_blocked(user=user, stream=stream):
+            return AgoraNoticeOutcome.BANNED
+        if participant.left_at and when + AGORA_EVENT_SLACK < participant.left_at:
+            return AgoraNoticeOutcome.STALE  # from before a leave through the API
+        if not participant.is_present:
+            participant.is_present = True
+            participant.last_joined_at = max(when, participant.left_at or when)
+            participant.save(update_fields=["is_present", "last_joined_at"])
+    else:
+        if when + AGORA_EVENT_SLACK < participant.last_joined_at:
+            return AgoraNoticeOutcome.STALE  # from before a join through the API
+        if participant.is_present:
+            participant.watch_seconds += _seconds_between(participant.last_joined_at, when)
+            participant.is_present = False
+            participant.left_at = max(when, participant.last_joined_at)
+            participant.save(update_fields=["watch_seconds", "is_present", "left_at"])
+    return AgoraNoticeOutcome.APPLIED
+
+
+def _agora_channel_destroyed(stream: LiveStream, notice) -> str:
+    """Everyone left the channel: no broadcaster and no audience member is present
+    (those who joined after the channel was destroyed excepted)."""
+    from livestreams.models import AgoraNotice, AgoraNoticeOutcome
+
+    when = notice.occurred_at
+    if AgoraNotice.objects.filter(
+        channel_name=notice.channel_name,
+        event_type=AGORA_CHANNEL_CREATED,
+        occurred_at__gt=when,
+    ).exists():
+        return AgoraNoticeOutcome.STALE  # the channel was created again since
+    stream = LiveStream.objects.select_for_update().get(pk=stream.pk)
+    if stream.host_present:
+        stream.host_present = False
+        stream.save(update_fields=["host_present", "updated_at"])
+    Guest.objects.filter(live_stream=stream, has_joined=True).update(has_joined=False)
+    present = Participant.objects.filter(
+        live_stream=stream, is_present=True, last_joined_at__lte=when + AGORA_EVENT_SLACK
+    )
+    batch = []
+    for participant in present.only("pk", "last_joined_at", "watch_seconds").iterator(
+        chunk_size=2000
+    ):
+        participant.watch_seconds += _seconds_between(participant.last_joined_at, when)
+        participant.is_present = False
+        participant.left_at = max(when, participant.last_joined_at)
+        batch.append(participant)
+        if len(batch) >= 2000:
+            Participant.objects.bulk_update(batch, ["watch_seconds", "is_present", "left_at"])
+            batch = []
+    if batch:
+        Participant.objects.bulk_update(batch, ["watch_seconds", "is_present", "left_at"])
+    return AgoraNoticeOutcome.APPLIED

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from livestreams import views
+from livestreams import agora_events, views
 
 urlpatterns = [
     path("live-stream", views.LiveStreamListView.as_view()),
@@ -22,4 +22,5 @@ urlpatterns = [
     path("live-stream/<str:live_stream_id>/replay-rentals", views.ReplayRentalsView.as_view()),
     path("live-stream-ban", views.BansView.as_view()),
     path("live-stream-ban/<str:ban_id>", views.BanDetailView.as_view()),
+    path("agora/events", agora_events.AgoraEventsView.as_view()),
 ]

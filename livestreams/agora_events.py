@@ -1,0 +1,135 @@
+"""POST /api/v1/agora/events: the webhook of Agora's Notification Center (NCS).
+
+Agora posts one JSON notice per channel event, signed in `Agora-Signature-V2`
+(hex HMAC-SHA256 of the raw body with the NCS secret). A notice that is not
+signed with `AGORA_NCS_SECRET` is a 401 and changes nothing; a signed notice is
+applied once (`services.agora_notice_apply`) and answered 200, also when it names
+an unknown channel, user or event type, since Agora retries anything else. The
+request makes no network call: Agora gives up after 10 s.
+"""
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+
+from django.conf import settings
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from allmine.exceptions import AuthenticationRequired, ValidationFailed
+from livestreams import services
+
+SIGNATURE_HEADER = "Agora-Signature-V2"
+NOTICE_ID_MAX = 128
+CHANNEL_NAME_MAX = 64
+UID_MAX = 2**32 - 1
+SEQ_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+
+def signature_is_valid(body: bytes, signature: str | None) -> bool:
+    """Whether `signature` is the hex HMAC-SHA256 of `body` with the NCS secret."""
+    secret = settings.AGORA_NCS_SECRET
+    if not secret or not signature:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
+
+
+def _integer(container: dict, name: str, label: str, *, required: bool, low=None, high=None):
+    value = container.get(name)
+    if value is None:
+        if required:
+            raise ValidationFailed.field(label, "This field is required.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed.field(label, "Must be an integer.")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValidationFailed.field(label, f"Must be between {low} and {high}.")
+    return value
+
+
+def _text(container: dict, name: str, label: str, *, required: bool, limit: int) -> str:
+    value = container.get(name)
+    if value is None or value == "":
+        if required:
+            raise ValidationFailed.field(label, "This field is required.")
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed.field(label, "Must be a string.")
+    if len(value) > limit:
+        raise ValidationFailed.field(label, f"At most {limit} characters.")
+    return value
+
+
+def parse_notice(body: bytes) -> dict:
+    """The keyword arguments of `agora_notice_apply` from a notice's body; a 400
+    for a body that is not a notice. Fields of event types this server does not
+    handle are taken only when they are well formed."""
+    try:
+        notice = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationFailed("The body is not valid JSON.") from None
+    if not isinstance(notice, dict):
+        raise ValidationFailed("The body must be a JSON object.")
+    notice_id = _text(notice, "noticeId", "noticeId", required=True, limit=NOTICE_ID_MAX)
+    event_type = _integer(notice, "eventType", "eventType", required=True, low=0, high=INT_MAX)
+    payload = notice.get("payload")
+    if not isinstance(payload, dict):
+        raise ValidationFailed.field("payload", "Must be a JSON object.")
+    product_id = _integer(notice, "productId", "productId", required=False, low=0, high=INT_MAX)
+    handled = product_id in (None, services.AGORA_RTC_PRODUCT) and event_type in (
+        services.AGORA_CHANNEL_EVENTS | services.AGORA_USER_EVENTS
+    )
+    user_event = handled and event_type in services.AGORA_USER_EVENTS
+    fields = {
+        "notice_id": notice_id,
+        "event_type": event_type,
+        "payload": payload,
+        "product_id": product_id,
+        "notify_ms": _integer(notice, "notifyMs", "notifyMs", required=False, low=0, high=SEQ_MAX),
+    }
+    if not handled:  # recorded as it came, as far as it fits
+        fields["channel_name"] = _lenient(payload.get("channelName"), str, CHANNEL_NAME_MAX)
+        fields["uid"] = _lenient(payload.get("uid"), int, UID_MAX)
+        fields["client_seq"] = _lenient(payload.get("clientSeq"), int, SEQ_MAX)
+        return fields
+    fields["channel_name"] = _text(
+        payload, "channelName", "payload.channelName", required=True, limit=CHANNEL_NAME_MAX
+    )
+    fields["uid"] = _integer(
+        payload, "uid", "payload.uid", required=user_event, low=0, high=UID_MAX
+    )
+    fields["client_seq"] = _integer(
+        payload, "clientSeq", "payload.clientSeq", required=user_event, low=0, high=SEQ_MAX
+    )
+    ts = _integer(payload, "ts", "payload.ts", required=False, low=0, high=UID_MAX)
+    fields["occurred_at"] = datetime.fromtimestamp(ts, UTC) if ts is not None else None
+    return fields
+
+
+def _lenient(value, kind, limit):
+    if kind is str:
+        return value[:limit] if isinstance(value, str) else ""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
+    return value if ok else None
+
+
+class AgoraEventsView(APIView):
+    """Agora's Notification Center: signed by Agora, not by a user's token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    def post(self, request):
+        body = request.body  # the exact bytes Agora signed
+        if not signature_is_valid(body, request.headers.get(SIGNATURE_HEADER)):
+            raise AuthenticationRequired(
+                f"The {SIGNATURE_HEADER} header is missing or does not match the body."
+            )
+        notice = parse_notice(body)
+        outcome = services.agora_notice_apply(**notice)
+        return Response({"noticeId": notice["notice_id"], "outcome": outcome})

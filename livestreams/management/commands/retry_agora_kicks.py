@@ -1,0 +1,43 @@
+from django.utils import timezone
+
+from allmine.management import StaffCommand
+from livestreams import agora_rest
+from livestreams.models import AgoraKick, AgoraKickStatus
+
+
+class Command(StaffCommand):
+    help = (
+        "Send again the Agora kicks (banned users, ended streams) that failed or never "
+        "ran, each after its backoff; a kick that succeeded is never sent again."
+    )
+
+    def run(self, *, dry_run: bool, **options) -> str:
+        now = timezone.now()
+        given_up = AgoraKick.objects.filter(
+            status=AgoraKickStatus.FAILED, attempts__gte=agora_rest.MAX_ATTEMPTS
+        ).count()
+        due = list(
+            agora_rest.kicks_due(now).values_list("pk", "reason", "channel_name", "uid", "attempts")
+        )
+        tail = f"{given_up} given up after {agora_rest.MAX_ATTEMPTS} attempts."
+        if not agora_rest.is_configured():
+            return (
+                "The Agora REST API is not configured (AGORA_CUSTOMER_KEY, "
+                f"AGORA_CUSTOMER_SECRET): nothing sent; {len(due)} kick(s) waiting; {tail}"
+            )
+        if dry_run:
+            for pk, reason, channel, uid, attempts in due:
+                who = "everyone" if uid is None else f"uid {uid}"
+                self.stdout.write(
+                    f"would send kick {pk} ({reason}): {who} from {channel}, "
+                    f"{attempts} attempt(s) so far"
+                )
+            return f"{len(due)} kick(s) would be sent; {tail}"
+        results = {agora_rest.SENT: 0, agora_rest.FAILED: 0, agora_rest.SKIPPED: 0}
+        for pk, *_rest in self.progress(due, what="kicks"):
+            results[agora_rest.kick_send(pk)] += 1
+        return (
+            f"Sent {results[agora_rest.SENT]} kick(s); {results[agora_rest.FAILED]} failed "
+            f"again (retried later); {results[agora_rest.SKIPPED]} skipped (done or in "
+            f"progress elsewhere); {tail}"
+        )
