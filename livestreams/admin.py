@@ -14,8 +14,10 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +54,11 @@ STATUS_COLOURS = {
     LiveStreamStatus.CANCELLED_BY_GUEST: "#b91c1c",
 }
 AUDIENCE_PREVIEW_ROWS = 50
+
+
+def _when(value) -> str:
+    """A timestamp as the admin shows dates: local time, the active language's format."""
+    return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
 
 
 def _count(queryset) -> Subquery:
@@ -240,6 +247,7 @@ class LiveStreamAdmin(admin.ModelAdmin):
     form = LiveStreamAdminForm
     paginator = LargeTablePaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would count the whole table
     list_per_page = 50
     list_display = (
         "title",
@@ -469,7 +477,7 @@ class LiveStreamAdmin(admin.ModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (p.user.username, p.last_joined_at, p.device_type or "—", p.country or "—")
+                (p.user.username, _when(p.last_joined_at), p.device_type or "—", p.country or "—")
                 for p in present
             ),
         )
@@ -500,7 +508,12 @@ class LiveStreamAdmin(admin.ModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (c.user.username, money_to_json(c.amount), c.get_status_display(), c.created_at)
+                (
+                    c.user.username,
+                    money_to_json(c.amount),
+                    c.get_status_display(),
+                    _when(c.created_at),
+                )
                 for c in latest
             ),
         )
@@ -528,7 +541,7 @@ class LiveStreamAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             (
                 (
-                    e.created_at,
+                    _when(e.created_at),
                     e.actor.username if e.actor else "—",
                     e.action,
                     e.reason or "—",
@@ -734,7 +747,8 @@ class LiveStreamBanAdmin(ReadOnlyAdmin):
                 lifted += 1
             except ApiError as exc:
                 self.message_user(request, "; ".join(exc.details), messages.ERROR)
-        self.message_user(request, gettext("%(count)d ban(s) lifted.") % {"count": lifted})
+        level = messages.SUCCESS if lifted else messages.WARNING
+        self.message_user(request, gettext("%(count)d ban(s) lifted.") % {"count": lifted}, level)
 
 
 @admin.register(ReplayAccess)

@@ -347,7 +347,7 @@ def test_gunicorn_serves_the_api_and_static_files(tmp_path):
         server.wait(timeout=20)
 
 
-def _get_when_up(url: str, server: subprocess.Popen, seconds: float = 30) -> bytes:
+def _get_when_up(url: str, server: subprocess.Popen, seconds: float = 90) -> bytes:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
