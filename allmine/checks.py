@@ -60,3 +60,16 @@ def check_secret_key(app_configs, **kwargs):
     ):
         return [Error("SECRET_KEY must be set in production.", id="allmine.E004")]
     return []
+
+
+def refuse_to_start_if_misconfigured() -> None:
+    """Run the system checks when an application server loads the project, so that
+    production refuses to start (not only `manage.py`) with, say, a missing Agora
+    certificate."""
+    from django.core import checks
+
+    if not settings.PRODUCTION:
+        return
+    errors = [m for m in checks.run_checks(include_deployment_checks=True) if m.is_serious()]
+    if errors:
+        raise SystemExit("Refusing to start:\n" + "\n".join(str(e) for e in errors))

@@ -352,6 +352,18 @@ class Participant(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} watches {self.live_stream_id}"
 
+    LEAVE_FIELDS = ("watch_seconds", "is_present", "left_at")
+
+    def mark_left(self, when) -> bool:
+        """Leave at `when`, adding the time since the last join to the watch time
+        (not saved). False if the participant was not present."""
+        if not self.is_present:
+            return False
+        self.watch_seconds += max(0, int((when - self.last_joined_at).total_seconds()))
+        self.is_present = False
+        self.left_at = max(when, self.last_joined_at)
+        return True
+
 
 class ContributionStatus(models.TextChoices):
     COMPLETED = "completed", _("completed")

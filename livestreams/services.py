@@ -319,21 +319,26 @@ def _revenue_recipients(stream: LiveStream) -> list[tuple[str, Decimal]]:
     ]
 
 
-def _pay_revenue(*, stream, charge, kind: str, recipients, pending_until=None) -> None:
-    """Credit each recipient their share of `charge`, rounded down to the cent; the
-    platform keeps the rest."""
-    gross = -charge.amount
+def _charge_with_revenue(
+    *, payer, stream, price: Decimal, kinds: tuple[str, str], recipients, pending_until=None
+):
+    """Debit `price` from the payer (409 if they cannot afford it) and credit each
+    recipient their share, rounded down to the cent; the platform keeps the rest.
+    The shares are `pending` until `pending_until` when it is given."""
+    charge_kind, revenue_kind = kinds
+    charge = credit_post(user_id=payer.pk, amount=-price, kind=charge_kind, live_stream=stream)
     for user_id, share in recipients:
-        amount = (gross * share).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        amount = (price * share).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
         if amount > 0:
             credit_post(
                 user_id=user_id,
                 amount=amount,
-                kind=kind,
+                kind=revenue_kind,
                 live_stream=stream,
                 related=charge,
                 pending_until=pending_until,
             )
+    return charge
 
 
 def _client_details(device: dict, ip_address: str | None) -> dict:
@@ -396,16 +401,11 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
             charge = None
             if stream.access_type == "paid":
                 recipients = recipients or _revenue_recipients(stream)
-                charge = credit_post(
-                    user_id=user.pk,
-                    amount=-stream.price,
-                    kind=TransactionKind.STREAM_CHARGE,
-                    live_stream=stream,
-                )
-                _pay_revenue(
+                charge = _charge_with_revenue(
+                    payer=user,
                     stream=stream,
-                    charge=charge,
-                    kind=TransactionKind.STREAM_REVENUE,
+                    price=stream.price,
+                    kinds=(TransactionKind.STREAM_CHARGE, TransactionKind.STREAM_REVENUE),
                     recipients=recipients,
                 )
             Participant.objects.create(
@@ -474,11 +474,8 @@ def livestream_leave(*, user, live_stream_id: str) -> dict:
             participant = (
                 Participant.objects.select_for_update().filter(live_stream=stream, user=user).get()
             )
-            if participant.is_present:
-                participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
-                participant.is_present = False
-                participant.left_at = now
-                participant.save(update_fields=["watch_seconds", "is_present", "left_at"])
+            if participant.mark_left(now):
+                participant.save(update_fields=Participant.LEAVE_FIELDS)
             watch_seconds = participant.watch_seconds
         else:
             raise InsufficientPermissions("You have not joined this live stream.")
@@ -508,22 +505,24 @@ def ensure_can_manage(actor, stream: LiveStream, *, guests_may: bool = False) ->
     )
 
 
-def _audience_leaves(stream: LiveStream, now) -> None:
-    """Everyone still watching leaves with the stream; their watch time is kept."""
-    present = Participant.objects.filter(live_stream=stream, is_present=True)
+def participants_leave(present, when) -> None:
+    """Every participant in `present` (a queryset) leaves at `when`, in batches."""
     batch = []
-    for participant in present.only("pk", "last_joined_at", "watch_seconds").iterator(
+    for participant in present.only("pk", "is_present", "last_joined_at", "watch_seconds").iterator(
         chunk_size=2000
     ):
-        participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
-        participant.is_present = False
-        participant.left_at = now
-        batch.append(participant)
+        if participant.mark_left(when):
+            batch.append(participant)
         if len(batch) >= 2000:
-            Participant.objects.bulk_update(batch, ["watch_seconds", "is_present", "left_at"])
+            Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
             batch = []
     if batch:
-        Participant.objects.bulk_update(batch, ["watch_seconds", "is_present", "left_at"])
+        Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
+
+
+def _audience_leaves(stream: LiveStream, now) -> None:
+    """Everyone still watching leaves with the stream; their watch time is kept."""
+    participants_leave(Participant.objects.filter(live_stream=stream, is_present=True), now)
     Guest.objects.filter(live_stream=stream).update(has_joined=False)
 
 
@@ -850,16 +849,11 @@ def replay_rent(*, user, live_stream_id: str) -> LiveStream:
         )
         if rental is None or rental.expires_at <= now:
             expires = now + timedelta(hours=settings.REPLAY_RENTAL_HOURS)
-            charge = credit_post(
-                user_id=user.pk,
-                amount=-stream.replay_credit_price,
-                kind=TransactionKind.REPLAY_RENTAL,
-                live_stream=stream,
-            )
-            _pay_revenue(
+            _charge_with_revenue(
+                payer=user,
                 stream=stream,
-                charge=charge,
-                kind=TransactionKind.REPLAY_REVENUE,
+                price=stream.replay_credit_price,
+                kinds=(TransactionKind.REPLAY_RENTAL, TransactionKind.REPLAY_REVENUE),
                 recipients=_revenue_recipients(stream),
                 pending_until=expires,
             )
@@ -919,10 +913,8 @@ def ban_create(
             for participant in Participant.objects.select_for_update().filter(
                 live_stream=stream, user=target, is_present=True
             ):
-                participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
-                participant.is_present = False
-                participant.left_at = now
-                participant.save(update_fields=["watch_seconds", "is_present", "left_at"])
+                participant.mark_left(now)
+                participant.save(update_fields=Participant.LEAVE_FIELDS)
             Guest.objects.filter(live_stream=stream, user=target).update(has_joined=False)
             agora_rest.schedule_ban_kick(live_stream=stream, user=target)  # sent on commit
     return ban
@@ -1193,11 +1185,8 @@ def _agora_audience_presence(stream: LiveStream, user, watching: bool, when) -> 
     else:
         if when + AGORA_EVENT_SLACK < participant.last_joined_at:
             return AgoraNoticeOutcome.STALE  # from before a join through the API
-        if participant.is_present:
-            participant.watch_seconds += _seconds_between(participant.last_joined_at, when)
-            participant.is_present = False
-            participant.left_at = max(when, participant.last_joined_at)
-            participant.save(update_fields=["watch_seconds", "is_present", "left_at"])
+        if participant.mark_left(when):
+            participant.save(update_fields=Participant.LEAVE_FIELDS)
     return AgoraNoticeOutcome.APPLIED
 
 
@@ -1218,20 +1207,10 @@ def _agora_channel_destroyed(stream: LiveStream, notice) -> str:
         stream.host_present = False
         stream.save(update_fields=["host_present", "updated_at"])
     Guest.objects.filter(live_stream=stream, has_joined=True).update(has_joined=False)
-    present = Participant.objects.filter(
-        live_stream=stream, is_present=True, last_joined_at__lte=when + AGORA_EVENT_SLACK
+    participants_leave(
+        Participant.objects.filter(
+            live_stream=stream, is_present=True, last_joined_at__lte=when + AGORA_EVENT_SLACK
+        ),
+        when,
     )
-    batch = []
-    for participant in present.only("pk", "last_joined_at", "watch_seconds").iterator(
-        chunk_size=2000
-    ):
-        participant.watch_seconds += _seconds_between(participant.last_joined_at, when)
-        participant.is_present = False
-        participant.left_at = max(when, participant.last_joined_at)
-        batch.append(participant)
-        if len(batch) >= 2000:
-            Participant.objects.bulk_update(batch, ["watch_seconds", "is_present", "left_at"])
-            batch = []
-    if batch:
-        Participant.objects.bulk_update(batch, ["watch_seconds", "is_present", "left_at"])
     return AgoraNoticeOutcome.APPLIED
