@@ -7,6 +7,7 @@ marks the transaction for rollback so that a failed request changes nothing.
 
 import logging
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -138,6 +139,10 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DatabaseError):
         logger.exception("Database error in %s", _view_name(context))
         return error_response(500)
+    if isinstance(exc, (BotoCoreError, ClientError, OSError)):
+        # The media storage (S3 or the file system) failed to store or read a file.
+        logger.error("File storage unavailable in %s: %s", _view_name(context), _storage_error(exc))
+        return error_response(503, ["The file storage is unavailable; try again shortly."])
     logger.exception("Unhandled error in %s", _view_name(context))
     return error_response(500)
 
@@ -145,3 +150,11 @@ def api_exception_handler(exc, context):
 def _view_name(context) -> str:
     view = context.get("view") if context else None
     return type(view).__name__ if view is not None else "unknown view"
+
+
+def _storage_error(exc) -> str:
+    """What failed, without the message (it may carry a bucket, a path or a key)."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{type(exc).__name__} {error.get('Code', '')} in {exc.operation_name}"
+    return type(exc).__name__

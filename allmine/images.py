@@ -78,12 +78,15 @@ def process_uploaded_image(upload, field: str) -> ProcessedImage:
             if getattr(image, "n_frames", 1) > 1:
                 raise ValidationFailed.field(field, "Animated images are not accepted.")
             # Decode at most what the stored size needs (JPEG draft mode scales
-            # while decoding, so a large photo never sits in memory whole).
+            # while decoding, so a large photo never sits in memory whole). The
+            # draft asks for the size stored below, not a max_edge square: draft
+            # only reduces while both sides stay at least the size asked for.
             max_edge = settings.IMAGE_MAX_EDGE
             if source_format == "JPEG":
-                image.draft("RGB", (max_edge, max_edge))
+                ratio = min(1.0, max_edge / max(width, height))
+                image.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # no second full-size copy
             image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
     except ValidationFailed:
         raise

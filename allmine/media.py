@@ -21,10 +21,12 @@ def static_file_url(path: str) -> str:
 
 
 def delete_files_on_commit(names) -> None:
-    """Delete stored files once the surrounding transaction has committed."""
+    """Delete stored files once the surrounding transaction has committed. Best
+    effort: the change has committed, so a storage failure here is logged (an
+    orphan file) rather than turned into an error for a request that succeeded."""
     names = [n for n in names if n]
     if names:
-        transaction.on_commit(lambda: delete_files(names))
+        transaction.on_commit(lambda: delete_files(names), robust=True)
 
 
 def delete_files(names) -> None:

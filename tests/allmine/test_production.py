@@ -281,7 +281,8 @@ def _production_env(**extra) -> dict:
         "DATABASE_URL": "sqlite:////tmp/allmine-production-test.sqlite3",
         "SECURE_SSL_REDIRECT": "false",
     }
-    env.pop("REDIS_URL", None)
+    for leftover in ("REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(leftover, None)
     env.update(extra)
     return env
 
