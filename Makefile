@@ -23,6 +23,7 @@ run: install
 	@echo ""
 	@echo "  API:    http://localhost:$(PORT)/api/v1/"
 	@echo "  Admin:  http://localhost:$(PORT)/admin/"
+	@echo "  Docs:   http://localhost:$(PORT)/api/docs/  (the OpenAPI playground)"
 	@echo ""
 	PUBLIC_BASE_URL=http://localhost:$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
