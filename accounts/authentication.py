@@ -3,6 +3,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
+from allmine.ids import is_object_id
+
 
 class BearerAuthentication(JWTAuthentication):
     """simplejwt's check, loading the caller with their profile photo in the
@@ -13,6 +15,8 @@ class BearerAuthentication(JWTAuthentication):
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError:
             raise InvalidToken("The token carries no user.") from None
+        if not is_object_id(user_id):  # never queried: PostgreSQL refuses a NUL in text
+            raise InvalidToken("The token carries no valid user id.")
         user = (
             get_user_model()
             .objects.select_related("profile_photo")

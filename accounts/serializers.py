@@ -2,7 +2,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from allmine.fields import MoneyField, TimestampField, money_to_json
+from allmine.fields import MoneyField, TimestampField, money_to_json, no_control_characters
 from allmine.media import media_url
 
 USERNAME_VALIDATOR = RegexValidator(
@@ -62,8 +62,8 @@ class RegisterInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=30, validators=[USERNAME_VALIDATOR])
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
-    name = serializers.CharField(max_length=100)
-    surname = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[no_control_characters])
+    surname = serializers.CharField(max_length=100, validators=[no_control_characters])
 
 
 class LoginInputSerializer(serializers.Serializer):

@@ -25,7 +25,7 @@ from accounts.models import (
 )
 from accounts.selectors import users_by_email, users_by_username
 from allmine.exceptions import AuthenticationRequired, Conflict, NotFound, ValidationFailed
-from allmine.ids import new_object_id
+from allmine.ids import is_object_id, new_object_id
 from allmine.images import process_uploaded_image
 from allmine.media import StoredFiles, delete_files_on_commit
 
@@ -90,9 +90,13 @@ def token_pair_issue(*, user: User) -> dict:
 
 def _valid_refresh_token(raw: str) -> RefreshToken:
     try:
-        return RefreshToken(raw)  # checks signature, expiry, type and the blacklist
+        token = RefreshToken(raw)  # checks signature, expiry, type and the blacklist
     except TokenError:
         raise AuthenticationRequired("The refresh token is invalid, expired or revoked.") from None
+    if not is_object_id(token.payload.get(jwt_settings.USER_ID_CLAIM)):
+        # Never looked up (PostgreSQL refuses a NUL in text): no user has such an id.
+        raise AuthenticationRequired("The refresh token is invalid, expired or revoked.")
+    return token
 
 
 @transaction.atomic

@@ -1,10 +1,12 @@
 """Serializer fields for the conventions of the API contract (§1)."""
 
+import unicodedata
 from decimal import Decimal
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 from allmine.ids import is_object_id
 from allmine.timestamps import format_timestamp
@@ -81,3 +83,15 @@ class ObjectIdInputField(serializers.CharField):
         if not isinstance(data, str) or not is_object_id(data):
             self.fail("invalid_id")
         return data
+
+
+ALLOWED_CONTROL_CHARACTERS = frozenset("\t\n\r")
+
+
+def no_control_characters(value: str) -> None:
+    """Text a person typed: no control characters (NUL, escape, backspace, C1, ...)
+    other than tab and line breaks. Other Unicode (emoji, right-to-left text,
+    zero-width joiners) is kept as sent."""
+    for char in value:
+        if unicodedata.category(char) == "Cc" and char not in ALLOWED_CONTROL_CHARACTERS:
+            raise ValidationError(_("Control characters are not allowed."))

@@ -70,10 +70,12 @@ def parse_notice(body: bytes) -> dict:
     handle are taken only when they are well formed."""
     try:
         notice = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValidationFailed("The body is not valid JSON.") from None
     if not isinstance(notice, dict):
         raise ValidationFailed("The body must be a JSON object.")
+    if _contains_nul(notice):  # PostgreSQL stores no NUL in text or jsonb
+        raise ValidationFailed("The notice contains a NUL character.")
     notice_id = _text(notice, "noticeId", "noticeId", required=True, limit=NOTICE_ID_MAX)
     event_type = _integer(notice, "eventType", "eventType", required=True, low=0, high=INT_MAX)
     payload = notice.get("payload")
@@ -108,6 +110,23 @@ def parse_notice(body: bytes) -> dict:
     ts = _integer(payload, "ts", "payload.ts", required=False, low=0, high=UID_MAX)
     fields["occurred_at"] = datetime.fromtimestamp(ts, UTC) if ts is not None else None
     return fields
+
+
+def _contains_nul(value) -> bool:
+    """Whether a NUL character is in any key or string of a parsed JSON value
+    (walked without recursion: the value may be nested up to the parser's limit)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _lenient(value, kind, limit):

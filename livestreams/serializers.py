@@ -4,7 +4,13 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
-from allmine.fields import MoneyField, ObjectIdInputField, TimestampField, money_to_json
+from allmine.fields import (
+    MoneyField,
+    ObjectIdInputField,
+    TimestampField,
+    money_to_json,
+    no_control_characters,
+)
 from allmine.media import media_url, static_file_url
 from livestreams.models import BanAction, LiveStreamStatus, LiveStreamType
 from livestreams.selectors import funding_percentage
@@ -134,7 +140,7 @@ class GuestIdsField(serializers.ListField):
             elif text.startswith("["):
                 try:
                     data = json.loads(text)
-                except ValueError:
+                except (ValueError, RecursionError):
                     self.fail("not_a_list", input_type="malformed JSON")
         if not isinstance(data, list):
             self.fail("not_a_list", input_type=type(data).__name__)
@@ -151,7 +157,7 @@ class NullableChoiceField(serializers.ChoiceField):
 class LiveStreamCreateInputSerializer(serializers.Serializer):
     """What a client may send to create a stream; anything else is ignored."""
 
-    title = serializers.CharField(max_length=100)
+    title = serializers.CharField(max_length=100, validators=[no_control_characters])
     liveStreamType = serializers.ChoiceField(
         source="live_stream_type", choices=LiveStreamType.values, default=LiveStreamType.SOLO
     )
@@ -168,7 +174,11 @@ class LiveStreamCreateInputSerializer(serializers.Serializer):
         source="duration_goal", required=False, allow_null=True, min_value=1, max_value=24 * 60
     )
     motivation = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, max_length=1000
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=1000,
+        validators=[no_control_characters],
     )
     plannedStartDate = TimestampField(source="planned_start_date", required=False, allow_null=True)
     plannedEndDate = TimestampField(source="planned_end_date", required=False, allow_null=True)
@@ -249,7 +259,13 @@ class BanCreateInputSerializer(serializers.Serializer):
     liveStreamId = ObjectIdInputField(source="live_stream_id")
     targetUserId = ObjectIdInputField(source="target_user_id")
     actionType = serializers.ChoiceField(source="action_type", choices=BanAction.values)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        default="",
+        validators=[no_control_characters],
+    )
 
 
 class BanListFilterSerializer(serializers.Serializer):

@@ -1,0 +1,15 @@
+"""Request body parsers."""
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing a body nested deeper than Python's recursion
+    limit (`[[[[...]]]]`) as unparsable (400) instead of failing with a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None

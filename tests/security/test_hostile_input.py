@@ -1,0 +1,901 @@
+"""Hostile requests, one test each (issue 6): oversized bodies and fields, deeply
+nested JSON, wrong content types, control characters, injection strings, other
+users' ids (BOLA), server-owned fields (mass assignment) and forged JWTs.
+
+A refused request gets the right 4xx in the envelope and changes nothing: the
+rows of every table a request could write to, every balance, every stream's
+state and the media folder are compared before and after (`unchanged`).
+
+What is accepted in text (a decision of this test file, see `no_control_characters`
+in allmine/fields.py): any Unicode a person can type, emoji, right-to-left text
+and marks, zero-width characters, is stored and returned verbatim; control
+characters (NUL, escape, backspace, DEL, C1) are a 400, except tab and line breaks.
+"""
+
+import hashlib
+import hmac
+import io
+import json
+import os
+import uuid
+import warnings
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from jwt.warnings import InsecureKeyLengthWarning
+from PIL import Image
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from accounts.models import CreditTransaction, User
+from livestreams.models import (
+    AgoraNotice,
+    Contribution,
+    LiveStream,
+    LiveStreamBan,
+    LiveStreamStatus,
+)
+from tests.api import assert_envelope, assert_error
+from tests.factories import DEFAULT_PASSWORD
+from tests.security.conftest import snapshot
+
+CREATE_URL = "/api/v1/live-stream/create"
+REGISTER_URL = "/api/v1/auth/register"
+ME_URL = "/api/v1/auth/me"
+JSON = "application/json"
+
+
+# --- Helpers ------------------------------------------------------------------------
+
+
+def client_with_token(token: str | None) -> APIClient:
+    client = APIClient()
+    if token is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def client_of(user) -> APIClient:
+    return client_with_token(str(AccessToken.for_user(user)))
+
+
+def send_json(client, method: str, url: str, body, content_type: str = JSON):
+    raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return client.generic(method, url, raw, content_type=content_type)
+
+
+def media_files(media_root: str) -> list[str]:
+    return [os.path.join(d, f) for d, _dirs, files in os.walk(media_root) for f in files]
+
+
+@pytest.fixture
+def unchanged(world, media_root):
+    """Asserts, after the test, that nothing the test's request could write was written."""
+    before = snapshot()
+    assert media_files(media_root) == []
+    yield
+    assert snapshot() == before
+    assert media_files(media_root) == []
+
+
+def register_body(**fields) -> dict:
+    body = {
+        "username": "fresh.user",
+        "email": "fresh.user@example.com",
+        "password": DEFAULT_PASSWORD,
+        "name": "New",
+        "surname": "Comer",
+    }
+    body.update(fields)
+    return body
+
+
+def jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (24, 16), (200, 30, 60)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def nested(depth: int, leaf: str = "") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+# --- Oversized bodies and fields ------------------------------------------------------
+
+
+def test_a_body_over_the_request_limit_is_refused_before_it_is_read(world, unchanged):
+    body = b'{"title": "' + b"a" * settings.MAX_REQUEST_BYTES + b'"}'
+    response = send_json(client_of(world.newcomer), "POST", CREATE_URL, body)
+    assert_error(response, 413, contains="The request body exceeds")
+
+
+def test_a_content_length_over_the_limit_is_refused_whatever_the_body(world, unchanged):
+    response = client_of(world.newcomer).generic(
+        "POST",
+        CREATE_URL,
+        b'{"title": "short"}',
+        content_type=JSON,
+        CONTENT_LENGTH=str(settings.MAX_REQUEST_BYTES + 1),
+    )
+    assert_error(response, 413)
+
+
+def test_a_malformed_content_length_is_a_400(world, unchanged):
+    response = client_of(world.newcomer).generic(
+        "POST", CREATE_URL, b'{"title": "short"}', content_type=JSON, CONTENT_LENGTH="12abc"
+    )
+    assert_error(response, 400, contains="Invalid Content-Length.")
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        pytest.param(
+            lambda c: send_json(c, "POST", CREATE_URL, {"title": "a" * (10 * 1024 * 1024)}),
+            id="json-10mb-title",
+        ),
+        pytest.param(
+            lambda c: c.post(CREATE_URL, {"title": "a" * (10 * 1024 * 1024)}, format="multipart"),
+            id="multipart-10mb-title",
+        ),
+        pytest.param(
+            lambda c: c.post(
+                CREATE_URL,
+                {"title": "Many fields", "guests": ["64d15f9e2e6c8f4d5a123456"] * 1001},
+                format="multipart",
+            ),
+            id="multipart-1001-fields",
+        ),
+    ],
+)
+def test_an_oversized_field_in_a_body_under_the_limit_is_a_413(world, unchanged, send):
+    assert_error(send(client_of(world.newcomer)), 413)
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        pytest.param(CREATE_URL, {"title": "t" * 101}, "title", id="title-101"),
+        pytest.param(
+            CREATE_URL,
+            {"title": "ok", "motivation": "m" * 1001},
+            "motivation",
+            id="motivation-1001",
+        ),
+        pytest.param(
+            CREATE_URL,
+            {
+                "title": "ok",
+                "liveStreamType": "duoself",
+                "guests": ["64d15f9e2e6c8f4d5a123456"] * 9,
+            },
+            "guests",
+            id="guests-over-the-maximum",
+        ),
+        pytest.param(
+            CREATE_URL,
+            {"title": "ok", "guests": ["64d15f9e2e6c8f4d5a123456"] * 10_000},
+            "guests",
+            id="guests-10000",
+        ),
+        pytest.param(REGISTER_URL, register_body(username="u" * 31), "username", id="username-31"),
+        pytest.param(REGISTER_URL, register_body(name="n" * 101), "name", id="name-101"),
+        pytest.param(REGISTER_URL, register_body(surname="s" * 101), "surname", id="surname-101"),
+        pytest.param(
+            REGISTER_URL,
+            register_body(email="e" * 250 + "@example.com"),
+            "email",
+            id="email-over-254",
+        ),
+        pytest.param(
+            REGISTER_URL, register_body(password="p" * 129), "password", id="password-129"
+        ),
+    ],
+)
+def test_a_field_over_its_maximum_length_is_a_400(world, unchanged, url, body, field):
+    response = send_json(client_of(world.newcomer), "POST", url, body)
+    assert_error(response, 400, contains=f"{field}:")
+
+
+def test_a_ban_reason_over_its_maximum_length_is_a_400(world, unchanged):
+    body = {
+        "liveStreamId": world.my_active.pk,
+        "targetUserId": world.bystander.pk,
+        "actionType": "BLOCK",
+        "reason": "r" * 501,
+    }
+    response = send_json(client_of(world.me), "POST", "/api/v1/live-stream-ban", body)
+    assert_error(response, 400, contains="reason:")
+
+
+def test_a_thumbnail_with_a_refused_create_leaves_no_file(world, unchanged):
+    """The caller already has an active stream: 409, and the thumbnail it sent
+    is not left behind in the media folder."""
+    thumbnail = SimpleUploadedFile("t.jpg", jpeg_bytes(), content_type="image/jpeg")
+    response = client_of(world.me).post(
+        CREATE_URL, {"title": "Second stream", "thumbnail": thumbnail}, format="multipart"
+    )
+    assert_error(response, 409)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        pytest.param("t.jpg", b"<?php system($_GET['c']); ?>", id="php-named-jpg"),
+        pytest.param("t.svg", b'<svg onload="alert(1)"/>', id="svg"),
+        pytest.param("t.jpg", jpeg_bytes()[:200], id="truncated-jpeg"),
+        pytest.param("../../../t.jpg", b"GIF89a", id="traversal-name"),
+    ],
+)
+def test_a_thumbnail_that_is_not_an_image_is_a_400_and_leaves_no_file(
+    world, unchanged, name, content
+):
+    thumbnail = SimpleUploadedFile(name, content, content_type="image/jpeg")
+    response = client_of(world.newcomer).post(
+        CREATE_URL, {"title": "With a thumbnail", "thumbnail": thumbnail}, format="multipart"
+    )
+    assert_error(response, 400, contains="thumbnail:")
+
+
+# --- Deeply nested JSON ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "raw"),
+    [
+        pytest.param(
+            CREATE_URL, '{"title": "Deep", "guests": ' + nested(10_000) + "}", id="guests-10000"
+        ),
+        pytest.param(CREATE_URL, nested(100_000), id="top-level-100000"),
+        pytest.param(
+            CREATE_URL,
+            '{"title": "Deep", "motivation": ' + '{"a": ' * 10_000 + "1" + "}" * 10_000 + "}",
+            id="objects-10000",
+        ),
+        pytest.param(
+            REGISTER_URL, '{"username": ' + nested(10_000, '"x"') + "}", id="register-10000"
+        ),
+        pytest.param(
+            "/api/v1/live-stream/join", '{"liveStreamId": ' + nested(5_000) + "}", id="join-5000"
+        ),
+    ],
+)
+def test_json_nested_beyond_the_recursion_limit_is_a_400(world, unchanged, url, raw):
+    response = send_json(client_of(world.newcomer), "POST", url, raw)
+    assert_error(response, 400, contains="could not be parsed")
+
+
+def test_json_nested_within_the_recursion_limit_is_refused_by_validation(world, unchanged):
+    raw = '{"title": "Deep", "liveStreamType": "duoself", "guests": ' + nested(500) + "}"
+    response = send_json(client_of(world.newcomer), "POST", CREATE_URL, raw)
+    assert_error(response, 400, contains="guests")
+
+
+def test_a_deeply_nested_guests_field_in_multipart_is_a_400(world, unchanged):
+    response = client_of(world.newcomer).post(
+        CREATE_URL,
+        {"title": "Deep", "liveStreamType": "duoself", "guests": nested(10_000)},
+        format="multipart",
+    )
+    assert_error(response, 400, contains="guests:")
+
+
+# --- Wrong content types and unparsable bodies ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "status"),
+    [
+        pytest.param("text/plain", "title=Plain", 415, id="text-plain"),
+        pytest.param("application/xml", "<stream><title>x</title></stream>", 415, id="xml"),
+        pytest.param("application/yaml", "title: x", 415, id="yaml"),
+        pytest.param("image/png", b"\x89PNG\r\n\x1a\n", 415, id="png-body"),
+        pytest.param("multipart/form-data", "--x\r\n", 400, id="multipart-without-boundary"),
+        pytest.param(
+            "multipart/form-data; boundary=abc", "not multipart at all", 400, id="bad-multipart"
+        ),
+        pytest.param(JSON, '{"title": "unterminated', 400, id="json-unterminated"),
+        pytest.param(JSON, b'{"title": "\xff\xfe"}', 400, id="json-invalid-utf8"),
+        pytest.param(JSON, '{"title": NaN}', 400, id="json-nan"),
+        pytest.param(JSON, '["a", "list"]', 400, id="json-list"),
+        pytest.param(JSON, '"a string"', 400, id="json-string"),
+        pytest.param(JSON, "null", 400, id="json-null"),
+        pytest.param(JSON, "", 400, id="json-empty"),
+    ],
+)
+def test_a_body_in_the_wrong_media_type_or_unparsable_is_refused(
+    world, unchanged, content_type, raw, status
+):
+    response = send_json(client_of(world.newcomer), "POST", CREATE_URL, raw, content_type)
+    assert_error(response, status)
+
+
+def test_the_profile_photo_takes_only_multipart(world, unchanged):
+    response = send_json(
+        client_of(world.newcomer), "PATCH", "/api/v1/users/profile/photo", {"file": "x"}
+    )
+    assert_error(response, 415)
+
+
+# --- Unicode and control characters ------------------------------------------------------
+
+CONTROL_CHARACTERS = {
+    "nul": "\x00",
+    "bell": "\x07",
+    "backspace": "\x08",
+    "vertical-tab": "\x0b",
+    "escape": "\x1b",
+    "unit-separator": "\x1f",
+    "delete": "\x7f",
+    "c1-csi": "\x9b",
+}
+CREATE_TEXT_FIELDS = ("title", "motivation", "interest")
+REGISTER_TEXT_FIELDS = ("username", "name", "surname")
+
+
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS.values(), ids=CONTROL_CHARACTERS.keys())
+@pytest.mark.parametrize("field", CREATE_TEXT_FIELDS)
+@pytest.mark.parametrize("fmt", ["json", "multipart"])
+def test_a_control_character_in_a_create_text_field_is_a_400(world, unchanged, field, char, fmt):
+    body = {"title": "Clean title", field: f"bad{char}text"}
+    client = client_of(world.newcomer)
+    if fmt == "json":
+        response = send_json(client, "POST", CREATE_URL, body)
+    else:
+        response = client.post(CREATE_URL, body, format="multipart")
+    assert_error(response, 400, contains=f"{field}:")
+
+
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS.values(), ids=CONTROL_CHARACTERS.keys())
+@pytest.mark.parametrize("field", REGISTER_TEXT_FIELDS)
+def test_a_control_character_in_a_register_text_field_is_a_400(world, unchanged, field, char):
+    response = send_json(
+        APIClient(), "POST", REGISTER_URL, register_body(**{field: f"bad{char}text"})
+    )
+    assert_error(response, 400, contains=f"{field}:")
+
+
+def test_a_control_character_in_a_ban_reason_is_a_400(world, unchanged):
+    body = {
+        "liveStreamId": world.my_active.pk,
+        "targetUserId": world.bystander.pk,
+        "actionType": "CHAT_ONLY",
+        "reason": "spam\x1b[2J",
+    }
+    response = send_json(client_of(world.me), "POST", "/api/v1/live-stream-ban", body)
+    assert_error(response, 400, contains="reason:")
+
+
+ACCEPTED_TEXT = {
+    "emoji": "Launch party 🎉🚀 👩‍👩‍👧",
+    "rtl-override": "harmless\u202etxt.exe",
+    "rtl-text": "مرحبا بالعالم שלום",
+    "zero-width": "zero\u200bwidth\u200d\ufeffjoin",
+    "combining": "Zalgo z\u0335\u0321a\u0336l\u0337g\u0338o",
+    "turkish": "Yeni ürün tanıtımı İĞŞÇÖ",
+    "astral": "𝕱𝖗𝖆𝖐𝖙𝖚𝖗 𓀀",
+}
+INJECTION_TEXT = {
+    "jinja": "{{7*7}}",
+    "shell-template": "${7*7}",
+    "sql-or": "' OR 1=1 --",
+    "sql-drop": "x'); DROP TABLE livestreams_livestream; --",
+    "sql-union": '" UNION SELECT password FROM accounts_user --',
+    "django-template": "{% debug %}{{ settings.SECRET_KEY }}",
+    "percent-format": "%(password)s %s %n",
+    "html": "<script>alert(1)</script>",
+    "nosql": '{"$ne": null}',
+    "ldap": "*)(uid=*))(|(uid=*",
+    "path": "../../../../etc/passwd",
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*ACCEPTED_TEXT.values(), *INJECTION_TEXT.values()],
+    ids=[*ACCEPTED_TEXT, *INJECTION_TEXT],
+)
+def test_unicode_and_injection_strings_in_a_stream_are_stored_and_returned_verbatim(
+    world, media_root, text
+):
+    client = client_of(world.newcomer)
+    body = {"title": text, "motivation": f"Because:\r\n\t{text}"}
+    created = assert_envelope(send_json(client, "POST", CREATE_URL, body), 201)
+    assert created["title"] == text
+    assert created["motivation"] == f"Because:\r\n\t{text}"
+    assert created["channelName"].isascii()
+
+    stream = LiveStream.objects.get(pk=created["id"])
+    assert (stream.title, stream.motivation) == (text, f"Because:\r\n\t{text}")
+    shown = assert_envelope(client.get(f"/api/v1/live-stream/{stream.pk}"), 200)
+    assert (shown["title"], shown["motivation"]) == (text, f"Because:\r\n\t{text}")
+    listed = assert_envelope(client.get(f"/api/v1/live-stream?creator={world.newcomer.pk}"), 200)
+    assert [s["title"] for s in listed["list"]] == [text]
+    assert LiveStream.objects.count() == len(world.streams) + 1  # nothing else happened
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*ACCEPTED_TEXT.values(), *INJECTION_TEXT.values()],
+    ids=[*ACCEPTED_TEXT, *INJECTION_TEXT],
+)
+def test_unicode_and_injection_strings_in_a_name_are_stored_and_returned_verbatim(world, text):
+    body = register_body(name=text, surname=text)
+    data = assert_envelope(send_json(APIClient(), "POST", REGISTER_URL, body), 201)
+    assert (data["user"]["name"], data["user"]["surname"]) == (text, text)
+    user = User.objects.get(pk=data["user"]["_id"])
+    assert (user.name, user.surname) == (text, text)
+    me = assert_envelope(client_with_token(data["accessToken"]).get(ME_URL), 200)
+    assert (me["name"], me["surname"]) == (text, text)
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "emoji🎉",
+        "rtl\u202euser",
+        "zero\u200bwidth",
+        "ünïcode",
+        "' OR 1=1 --",
+        "{{7*7}}",
+        "a b",
+        "../admin",
+    ],
+)
+def test_a_username_outside_its_alphabet_is_a_400(world, unchanged, username):
+    response = send_json(APIClient(), "POST", REGISTER_URL, register_body(username=username))
+    assert_error(response, 400, contains="username:")
+
+
+@pytest.mark.parametrize("text", INJECTION_TEXT.values(), ids=INJECTION_TEXT.keys())
+def test_injection_strings_in_a_sign_in_are_refused(world, unchanged, text):
+    for body in ({"login": text, "password": text}, {"login": world.me.username, "password": text}):
+        response = send_json(APIClient(), "POST", "/api/v1/auth/login", body)
+        assert_error(response, 401)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/live-stream?status=' OR 1=1 --",
+        "/api/v1/live-stream?interest={{7*7}}",
+        "/api/v1/live-stream?creator=' OR '1'='1",
+        "/api/v1/live-stream-ban?liveStreamId=${7*7}",
+        "/api/v1/live-stream/' OR 1=1 --",
+        "/api/v1/live-stream/{{7*7}}/replay-status",
+        "/api/v1/live-stream/64d15f9e2e6c8f4d5a12345%00/viewer-count",
+    ],
+)
+def test_injection_strings_in_a_url_are_a_400(world, unchanged, url):
+    assert_error(client_of(world.me).get(url), 400)
+
+
+# --- Other users' objects (BOLA) ---------------------------------------------------------
+
+
+S = "/api/v1/live-stream"
+BANS = "/api/v1/live-stream-ban"
+# (id, method, path, body, status); "{name}" stands for the id of `world.<name>`.
+BOLA = [
+    ("end-another-creators-stream", "POST", S + "/{other_active}/end", None, 403),
+    ("cancel-another-creators-stream", "POST", S + "/{other_scheduled}/cancel", None, 403),
+    ("delete-another-creators-stream", "DELETE", S + "/{other_scheduled}", None, 403),
+    ("delete-another-creators-ended-stream", "DELETE", S + "/{other_ended}", None, 403),
+    (
+        "replay-settings-of-another-creators-stream",
+        "PATCH",
+        S + "/{other_ended}/replay-settings",
+        {"isActiveReplayOnCreatorProfile": False, "replayCreditPrice": 0.5},
+        403,
+    ),
+    (
+        "replay-settings-as-an-invited-guest",
+        "PATCH",
+        S + "/{duo_live}/replay-settings",
+        {"replayCreditPrice": 1},
+        403,
+    ),
+    ("end-as-an-invited-guest", "POST", S + "/{duo_live}/end", None, 403),
+    ("delete-as-an-invited-guest", "DELETE", S + "/{other_duo}", None, 403),
+    ("fund-own-stream", "POST", S + "/{my_active}/fund", {"amount": 5}, 403),
+    ("lift-another-creators-ban", "DELETE", BANS + "/{other_ban}", None, 403),
+    ("list-another-creators-bans", "GET", BANS + "?liveStreamId={other_scheduled}", None, 403),
+    (
+        "ban-on-another-creators-stream",
+        "POST",
+        BANS,
+        {"liveStreamId": "{other_active}", "targetUserId": "{bystander}", "actionType": "BLOCK"},
+        403,
+    ),
+    (
+        "join-as-creator-of-another-creators-stream",
+        "POST",
+        S + "/join-as-creator",
+        {"liveStreamId": "{other_active}"},
+        403,
+    ),
+    (
+        "join-as-guest-uninvited",
+        "POST",
+        S + "/join-as-guest",
+        {"liveStreamId": "{other_active}"},
+        403,
+    ),
+    (
+        "renew-token-never-joined",
+        "POST",
+        S + "/renew-token",
+        {"liveStreamId": "{other_active}"},
+        403,
+    ),
+    ("leave-never-joined", "POST", S + "/leave", {"liveStreamId": "{other_active}"}, 403),
+    ("a-ban-id-as-a-stream-id", "GET", S + "/{my_ban}", None, 404),
+    ("a-user-id-as-a-stream-id", "POST", S + "/{other}/end", None, 404),
+    ("a-stream-id-as-a-ban-id", "DELETE", BANS + "/{other_scheduled}", None, 404),
+]
+
+
+def with_ids(template, world):
+    """`template` with every "{name}" replaced by the id of `world.<name>`."""
+    if isinstance(template, dict):
+        return {key: with_ids(value, world) for key, value in template.items()}
+    if isinstance(template, str):
+        ids = {name: getattr(value, "pk", None) for name, value in vars(world).items()}
+        return template.format(**ids)
+    return template
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [pytest.param(*row[1:], id=row[0]) for row in BOLA],
+)
+def test_another_users_object_is_out_of_reach(world, unchanged, method, path, body, status):
+    """The caller (`me`) aims at objects of another creator, or at its own where the
+    rule says no; 403 where the object may be seen, 404 where it may not."""
+    url = with_ids(path, world)
+    response = send_json(client_of(world.me), method, url, with_ids(body, world) or b"")
+    assert_error(response, status)
+
+
+def test_a_removed_stream_of_another_creator_is_a_404_to_the_caller(world, media_root):
+    LiveStream.objects.filter(pk=world.other_ended.pk).update(deleted_at=timezone.now())
+    before = snapshot()
+    for method, url in [
+        ("GET", f"/api/v1/live-stream/{world.other_ended.pk}"),
+        ("POST", f"/api/v1/live-stream/{world.other_ended.pk}/replay-rentals"),
+        ("DELETE", f"/api/v1/live-stream/{world.other_ended.pk}"),
+    ]:
+        assert_error(send_json(client_of(world.me), method, url, b""), 404)
+    assert snapshot() == before
+    assert media_files(media_root) == []
+
+
+def test_a_banned_user_cannot_lift_their_own_ban(world, unchanged):
+    response = client_of(world.victim).delete(f"/api/v1/live-stream-ban/{world.my_ban.pk}")
+    assert_error(response, 403)
+
+
+# --- Server-owned fields (mass assignment) ------------------------------------------------
+
+
+def test_server_owned_fields_in_a_create_are_ignored(world, media_root):
+    client = client_of(world.newcomer)
+    planted = timezone.now() - timedelta(days=3)
+    body = {
+        "title": "Owned by the server",
+        "id": "0123456789abcdef01234567",
+        "_id": "0123456789abcdef01234567",
+        "status": "ended",
+        "collectedFunding": 5000,
+        "collected_funding": 5000,
+        "fundingPercentage": 100,
+        "creator": world.other.pk,
+        "creator_id": world.other.pk,
+        "channelName": "hijacked-channel",
+        "channel_name": "hijacked-channel",
+        "recordingUrl": "https://evil.example.com/r.mp4",
+        "recording_url": "https://evil.example.com/r.mp4",
+        "thumbnailUrl": "https://evil.example.com/t.png",
+        "startedAt": planted.isoformat(),
+        "endedAt": planted.isoformat(),
+        "createdAt": planted.isoformat(),
+        "deletedAt": planted.isoformat(),
+        "role": "host",
+        "accessType": "paid",
+        "broadcasters": [{"user": world.other.pk, "role": "host", "uid": 1}],
+        "replayAccess": {"status": "owner", "canViewRecording": True},
+        "miniCrowdFundings": [{"title": "x", "goal": 1, "collected": 1}],
+    }
+    data = assert_envelope(send_json(client, "POST", CREATE_URL, body), 201)
+    stream = LiveStream.objects.get(pk=data["id"])
+    assert data["id"] != "0123456789abcdef01234567"
+    assert data["status"] == "preparing" == stream.status
+    assert data["collectedFunding"] == 0 and stream.collected_funding == 0
+    assert data["fundingPercentage"] == 0
+    assert data["creator"]["_id"] == world.newcomer.pk == stream.creator_id
+    assert data["channelName"].startswith("owned-by-the-server-")
+    assert data["recordingUrl"] is None and stream.recording_url is None
+    assert data["thumbnailUrl"].endswith("default-thumbnail.png")
+    assert data["startedAt"] is None and data["endedAt"] is None
+    assert stream.started_at is None and stream.ended_at is None and stream.deleted_at is None
+    assert stream.created_at > planted + timedelta(days=2)
+    assert data["accessType"] == "free" and data["broadcasters"][0]["user"] == world.newcomer.pk
+    assert data["miniCrowdFundings"] == []
+    assert media_files(media_root) == []
+
+
+def test_server_owned_fields_in_a_registration_are_ignored(world):
+    body = register_body(
+        credit_balance=1_000_000,
+        creditBalance=1_000_000,
+        is_staff=True,
+        isStaff=True,
+        is_superuser=True,
+        isSuperuser=True,
+        is_active=False,
+        agora_uid=1,
+        agoraUid=1,
+        availabilityStatus="busy",
+        _id="0123456789abcdef01234567",
+        id="0123456789abcdef01234567",
+        groups=[1],
+        user_permissions=[1],
+    )
+    data = assert_envelope(send_json(APIClient(), "POST", REGISTER_URL, body), 201)
+    user = User.objects.get(username="fresh.user")
+    assert data["user"]["creditBalance"] == 0 and user.credit_balance == 0
+    assert not user.is_staff and not user.is_superuser and user.is_active
+    assert user.pk != "0123456789abcdef01234567" and user.agora_uid != 1
+    assert user.groups.count() == 0 and user.user_permissions.count() == 0
+    assert data["user"]["availabilityStatus"] == user.availability_status
+    assert not CreditTransaction.objects.filter(user=user).exists()
+
+
+def test_server_owned_fields_in_the_replay_settings_are_ignored(world):
+    url = f"/api/v1/live-stream/{world.my_active.pk}/replay-settings"
+    body = {
+        "replayCreditPrice": 2.5,
+        "status": "ended",
+        "recordingUrl": "https://evil.example.com/r.mp4",
+        "collectedFunding": 999,
+        "creator": world.other.pk,
+        "title": "Renamed",
+    }
+    data = assert_envelope(send_json(client_of(world.me), "PATCH", url, body), 200)
+    stream = LiveStream.objects.get(pk=world.my_active.pk)
+    assert data["replayCreditPrice"] == 2.5
+    assert (stream.status, stream.title, stream.creator_id) == (
+        LiveStreamStatus.ACTIVE,
+        world.my_active.title,
+        world.me.pk,
+    )
+    assert stream.recording_url is None and stream.collected_funding == 0
+
+
+def test_server_owned_fields_in_a_contribution_are_ignored(world):
+    url = f"/api/v1/live-stream/{world.other_scheduled.pk}/fund"
+    body = {"amount": 4, "status": "refunded", "user": world.other.pk, "liveStreamId": "x" * 24}
+    data = assert_envelope(send_json(client_of(world.me), "POST", url, body), 201)
+    contribution = Contribution.objects.get()
+    assert (contribution.user_id, contribution.status, contribution.amount) == (
+        world.me.pk,
+        "completed",
+        4,
+    )
+    assert data["contribution"]["liveStreamId"] == world.other_scheduled.pk
+
+
+def test_server_owned_fields_in_a_ban_are_ignored(world):
+    body = {
+        "liveStreamId": world.my_active.pk,
+        "targetUserId": world.bystander.pk,
+        "actionType": "CHAT_ONLY",
+        "createdBy": world.other.pk,
+        "liftedAt": timezone.now().isoformat(),
+        "isActive": False,
+    }
+    data = assert_envelope(
+        send_json(client_of(world.me), "POST", "/api/v1/live-stream-ban", body), 201
+    )
+    ban = LiveStreamBan.objects.get(pk=data["id"])
+    assert (ban.created_by_id, ban.lifted_at) == (world.me.pk, None)
+    assert data["isActive"] is True
+
+
+# --- Forged and unusable JWTs -----------------------------------------------------------
+
+
+def _claims(user_id, **extra) -> dict:
+    now = timezone.now()
+    claims = {
+        "token_type": "access",
+        "exp": int((now + timedelta(minutes=30)).timestamp()),
+        "iat": int(now.timestamp()),
+        "jti": "0" * 32,
+        "sub": user_id,
+    }
+    claims.update(extra)
+    return claims
+
+
+def _signed(claims, key=None, algorithm="HS256", headers=None) -> str:
+    with warnings.catch_warnings():  # the development key is short for HS512: that is fine here
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        return jwt.encode(
+            claims, key or settings.SIMPLE_JWT["SIGNING_KEY"], algorithm=algorithm, headers=headers
+        )
+
+
+def _unsigned(claims) -> str:
+    return jwt.encode(claims, None, algorithm="none")
+
+
+def _alg_none_relabelled(user) -> str:
+    """A genuine token whose header is rewritten to `none` and its signature dropped."""
+    import base64
+
+    token = str(AccessToken.for_user(user))
+    _header, payload, _signature = token.split(".")
+    header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    return f"{header}.{payload}."
+
+
+JWT_CASES = {
+    "alg-none": lambda w: _unsigned(_claims(w.newcomer.pk)),
+    "alg-none-relabelled": lambda w: _alg_none_relabelled(w.newcomer),
+    "another-key": lambda w: _signed(_claims(w.newcomer.pk), key="not-the-signing-key-" * 3),
+    "hs512-with-the-right-key": lambda w: _signed(_claims(w.newcomer.pk), algorithm="HS512"),
+    "expired": lambda w: _signed(
+        _claims(w.newcomer.pk, exp=int((timezone.now() - timedelta(seconds=5)).timestamp()))
+    ),
+    "refresh-used-as-access": lambda w: str(RefreshToken.for_user(w.newcomer)),
+    "refresh-claims-as-access": lambda w: _signed(_claims(w.newcomer.pk, token_type="refresh")),
+    "no-token-type": lambda w: _signed(
+        {k: v for k, v in _claims(w.newcomer.pk).items() if k != "token_type"}
+    ),
+    "deactivated-user": lambda w: str(AccessToken.for_user(w.deactivated)),
+    "sub-names-no-user": lambda w: _signed(_claims("64d15f9e2e6c8f4d5a123456")),
+    "sub-malformed": lambda w: _signed(_claims("not-an-object-id")),
+    "sub-sql-injection": lambda w: _signed(_claims("' OR 1=1 --")),
+    "sub-integer": lambda w: _signed(_claims(12345)),
+    "sub-object": lambda w: _signed(_claims({"$ne": None})),
+    "sub-nul": lambda w: _signed(_claims("\x00")),
+    "sub-id-with-a-nul": lambda w: _signed(_claims(w.newcomer.pk[:23] + "\x00")),
+    "sub-missing": lambda w: _signed(
+        {k: v for k, v in _claims(w.newcomer.pk).items() if k != "sub"}
+    ),
+    "tampered-payload": lambda w: _tampered(w),
+    "garbage": lambda w: "not.a.jwt",
+    "empty": lambda w: "",
+}
+
+
+def _tampered(w) -> str:
+    """The newcomer's genuine token with the payload swapped for the other user's."""
+    import base64
+
+    token = str(AccessToken.for_user(w.newcomer))
+    header, _payload, signature = token.split(".")
+    forged = json.dumps(_claims(w.other.pk)).encode()
+    payload = base64.urlsafe_b64encode(forged).rstrip(b"=").decode()
+    return f"{header}.{payload}.{signature}"
+
+
+@pytest.mark.parametrize("make_token", JWT_CASES.values(), ids=JWT_CASES.keys())
+def test_an_unusable_access_token_is_a_401(world, unchanged, make_token):
+    client = client_with_token(make_token(world))
+    assert_error(send_json(client, "POST", CREATE_URL, {"title": "Should not exist"}), 401)
+    assert_error(client.get(ME_URL), 401)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer", "Bearer  ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a b", "bearer x.y.z"],
+)
+def test_a_malformed_authorization_header_is_a_401(world, unchanged, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    assert_error(send_json(client, "POST", CREATE_URL, {"title": "Should not exist"}), 401)
+
+
+def _refresh_claims(user_id, **extra) -> dict:
+    return _claims(user_id, token_type="refresh", jti=uuid.uuid4().hex, **extra)
+
+
+REFRESH_CASES = {
+    "alg-none": lambda w: _unsigned(_refresh_claims(w.newcomer.pk)),
+    "another-key": lambda w: _signed(
+        _refresh_claims(w.newcomer.pk), key="not-the-signing-key-" * 4
+    ),
+    "expired": lambda w: _signed(
+        _refresh_claims(w.newcomer.pk, exp=int((timezone.now() - timedelta(seconds=5)).timestamp()))
+    ),
+    "access-used-as-refresh": lambda w: str(AccessToken.for_user(w.newcomer)),
+    "sub-malformed": lambda w: _signed(_refresh_claims("not-an-object-id")),
+    "sub-nul": lambda w: _signed(_refresh_claims("\x00")),
+    "sub-id-with-a-nul": lambda w: _signed(_refresh_claims(w.newcomer.pk[:23] + "\x00")),
+    "sub-integer": lambda w: _signed(_refresh_claims(12345)),
+    "garbage": lambda w: "not.a.jwt",
+}
+
+
+@pytest.mark.parametrize("make_token", REFRESH_CASES.values(), ids=REFRESH_CASES.keys())
+@pytest.mark.parametrize("url", ["/api/v1/auth/refresh", "/api/v1/auth/logout"])
+def test_an_unusable_refresh_token_is_a_401_and_revokes_nothing(world, unchanged, make_token, url):
+    blacklisted = BlacklistedToken.objects.count()
+    response = send_json(APIClient(), "POST", url, {"refreshToken": make_token(world)})
+    assert_error(response, 401)
+    assert BlacklistedToken.objects.count() == blacklisted
+
+
+def test_a_refresh_token_of_a_deactivated_user_is_a_401(world, unchanged):
+    token = str(RefreshToken.for_user(world.deactivated))
+    blacklisted = BlacklistedToken.objects.count()
+    response = send_json(APIClient(), "POST", "/api/v1/auth/refresh", {"refreshToken": token})
+    assert_error(response, 401)
+    assert BlacklistedToken.objects.count() == blacklisted
+
+
+# --- The Agora webhook: signed, but never trusted blindly ---------------------------------
+
+NCS_SECRET = "hostile-ncs-secret"
+
+
+def post_notice(body: bytes, signature: str | None = None):
+    signature = signature or hmac.new(NCS_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return APIClient().generic(
+        "POST", "/api/v1/agora/events", body, content_type=JSON, HTTP_AGORA_SIGNATURE_V2=signature
+    )
+
+
+def _notice(**fields) -> dict:
+    """A well-formed notice (a broadcaster joined), with `fields` changed."""
+    notice = {
+        "noticeId": "n1",
+        "productId": 1,
+        "eventType": 103,
+        "notifyMs": 1,
+        "payload": {"channelName": "c", "uid": 1, "clientSeq": 1, "ts": 1},
+    }
+    notice.update(fields)
+    return notice
+
+
+NUL_PAYLOAD = {"channelName": "c", "uid": 1, "clientSeq": 1}
+
+
+@pytest.mark.parametrize(
+    "notice",
+    [
+        pytest.param(_notice(noticeId="a\x00b"), id="notice-id"),
+        pytest.param(_notice(payload={**NUL_PAYLOAD, "channelName": "c\x00"}), id="channel-name"),
+        pytest.param(_notice(payload={**NUL_PAYLOAD, "extra": "\x00"}), id="payload-value"),
+        pytest.param(_notice(payload={**NUL_PAYLOAD, "\x00": 1}), id="payload-key"),
+        pytest.param(_notice(payload={**NUL_PAYLOAD, "a": [[["\x00"]]]}), id="nested"),
+        pytest.param(_notice(eventType=999, payload={"x": "\x00"}), id="unhandled-event"),
+    ],
+)
+def test_a_signed_notice_with_a_nul_character_is_a_400(world, unchanged, settings, notice):
+    settings.AGORA_NCS_SECRET = NCS_SECRET
+    assert_error(post_notice(json.dumps(notice).encode()), 400, contains="NUL")
+    assert not AgoraNotice.objects.exists()
+
+
+def test_a_deeply_nested_signed_notice_is_a_400(world, unchanged, settings):
+    settings.AGORA_NCS_SECRET = NCS_SECRET
+    body = ('{"noticeId": "n1", "eventType": 103, "payload": ' + nested(10_000) + "}").encode()
+    assert_error(post_notice(body), 400, contains="not valid JSON")
+    assert not AgoraNotice.objects.exists()
+
+
+def test_a_notice_signed_with_another_secret_is_a_401(world, unchanged, settings):
+    settings.AGORA_NCS_SECRET = NCS_SECRET
+    body = json.dumps({"noticeId": "n1", "eventType": 101, "payload": {}}).encode()
+    forged = hmac.new(b"another-secret", body, hashlib.sha256).hexdigest()
+    assert_error(post_notice(body, forged), 401)
+    assert not AgoraNotice.objects.exists()
