@@ -7,6 +7,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.utils import translation
@@ -54,6 +55,9 @@ class ApiEnvelopeMiddleware:
     def process_exception(self, request, exception):
         if not is_api_path(request.path_info):
             return None
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            logger.error("Database unavailable: %s", type(exception).__name__)
+            return envelope_response(503, ["Service unavailable", "The database is unavailable."])
         logger.exception("Unhandled error outside the API views", exc_info=exception)
         return envelope_response(500)
 

@@ -2,6 +2,10 @@
 
 Every rule of the contract about these operations is written here once; the
 views, the admin and the management commands all call these functions.
+
+A service that returns a stream reads what the response shows inside its own
+transaction: a database failure after the commit can then never turn a change
+that was saved into an error the client would retry (and pay twice for).
 """
 
 from dataclasses import dataclass
@@ -197,7 +201,7 @@ def livestream_create(
             Guest(live_stream=stream, user=user, position=index, created_at=now)
             for index, user in enumerate(guest_users)
         )
-    return prepare_for_viewer([stream], creator, now)[0]
+        return prepare_for_viewer([stream], creator, now)[0]
 
 
 # --- Join as a broadcaster --------------------------------------------------------
@@ -239,10 +243,10 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
         elif not stream.host_present:  # back after leaving the channel
             stream.host_present = True
             stream.save(update_fields=["host_present", "updated_at"])
-    credentials = agora.issue_credentials(
-        channel_name=stream.channel_name, user=user, role=agora.HOST, now=now
-    )
-    return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
+        credentials = agora.issue_credentials(
+            channel_name=stream.channel_name, user=user, role=agora.HOST, now=now
+        )
+        return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
 
 
 def livestream_join_as_guest(*, user, live_stream_id: str) -> JoinResult:
@@ -272,10 +276,10 @@ def livestream_join_as_guest(*, user, live_stream_id: str) -> JoinResult:
             guest.has_joined = True
             guest.joined_at = now
             guest.save(update_fields=["uid", "has_joined", "joined_at"])
-    credentials = agora.issue_credentials(
-        channel_name=stream.channel_name, user=user, role=agora.HOST, now=now
-    )
-    return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
+        credentials = agora.issue_credentials(
+            channel_name=stream.channel_name, user=user, role=agora.HOST, now=now
+        )
+        return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
 
 
 # --- Audience ----------------------------------------------------------------------
@@ -429,10 +433,10 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
                     changed.append(name)
             participant.save(update_fields=changed)
         stream.viewer_is_participant = True
-    credentials = agora.issue_credentials(
-        channel_name=stream.channel_name, user=user, role=agora.AUDIENCE, now=now
-    )
-    return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
+        credentials = agora.issue_credentials(
+            channel_name=stream.channel_name, user=user, role=agora.AUDIENCE, now=now
+        )
+        return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
 
 
 def _seconds_between(start, end) -> int:
@@ -552,7 +556,7 @@ def livestream_end(*, actor, live_stream_id: str, reason: str = "") -> LiveStrea
             reason=reason,
             changes={"status": (LiveStreamStatus.ACTIVE, stream.status)},
         )
-    return prepare_for_viewer([stream], actor, now)[0]
+        return prepare_for_viewer([stream], actor, now)[0]
 
 
 def _refund_contributions(stream: LiveStream) -> int:
@@ -612,7 +616,7 @@ def livestream_cancel(*, actor, live_stream_id: str, reason: str = "") -> LiveSt
             reason=reason,
             changes={"status": (old_status, new_status), "refundedContributions": (0, refunded)},
         )
-    return prepare_for_viewer([stream], actor, now)[0]
+        return prepare_for_viewer([stream], actor, now)[0]
 
 
 def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
@@ -790,7 +794,7 @@ def livestream_update_replay_settings(*, actor, live_stream_id: str, **changes) 
         for name, value in changes.items():
             setattr(stream, name, value)
         stream.save(update_fields=[*changes, "updated_at"])
-    return prepare_for_viewer([stream], actor, now)[0]
+        return prepare_for_viewer([stream], actor, now)[0]
 
 
 # --- Funding ----------------------------------------------------------------------
@@ -826,7 +830,7 @@ def livestream_fund(
             collected_funding=F("collected_funding") + amount, updated_at=now
         )
         stream.refresh_from_db(fields=["collected_funding", "updated_at"])
-    return contribution, prepare_for_viewer([stream], user, now)[0]
+        return contribution, prepare_for_viewer([stream], user, now)[0]
 
 
 # --- Replays ----------------------------------------------------------------------
@@ -863,7 +867,7 @@ def replay_rent(*, user, live_stream_id: str) -> LiveStream:
             rental.rented_at = now
             rental.expires_at = expires
             rental.save()
-    return prepare_for_viewer([stream], user, now)[0]
+        return prepare_for_viewer([stream], user, now)[0]
 
 
 # --- Bans -------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""A write and the reads its response needs share one transaction: a database
+failure while building the response undoes the write, so the client's retry can
+never pay twice."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+
+from accounts.models import CreditTransaction
+from accounts.services import credits_grant
+from livestreams import services
+from livestreams.models import Contribution, LiveStream, Participant
+from tests.api import assert_error
+from tests.factories import LiveStreamFactory, UserFactory
+
+
+@pytest.fixture
+def failing_response_reads(monkeypatch):
+    def fail(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "prepare_for_viewer", fail)
+
+
+def _funded_user(amount="50"):
+    user = UserFactory()
+    credits_grant(user=user, amount=Decimal(amount), reason="test")
+    return user
+
+
+@pytest.mark.django_db
+def test_a_fund_whose_response_fails_is_undone(client_for, failing_response_reads):
+    stream = LiveStreamFactory(
+        status="scheduled",
+        planned_start_date=timezone.now() + timedelta(days=1),
+        funding_goal=Decimal("100"),
+    )
+    funder = _funded_user()
+    entries = CreditTransaction.objects.count()
+
+    response = client_for(funder).post(
+        f"/api/v1/live-stream/{stream.pk}/fund", {"amount": 10}, format="json"
+    )
+
+    assert_error(response, 503)
+    funder.refresh_from_db()
+    assert funder.credit_balance == Decimal("50.00")
+    assert CreditTransaction.objects.count() == entries
+    assert not Contribution.objects.exists()
+    assert LiveStream.objects.get(pk=stream.pk).collected_funding == 0
+
+
+@pytest.mark.django_db
+def test_a_paid_join_whose_response_fails_is_undone(client_for, failing_response_reads):
+    stream = LiveStreamFactory(status="active", price=Decimal("5"))
+    viewer = _funded_user()
+    entries = CreditTransaction.objects.count()
+
+    response = client_for(viewer).post(
+        "/api/v1/live-stream/join", {"liveStreamId": stream.pk}, format="json"
+    )
+
+    assert_error(response, 503)
+    viewer.refresh_from_db()
+    assert viewer.credit_balance == Decimal("50.00")
+    assert CreditTransaction.objects.count() == entries
+    assert not Participant.objects.exists()
