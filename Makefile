@@ -47,3 +47,21 @@ lock: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# --- Benchmarks (bench/README.md) ----------------------------------------------------
+# Against gunicorn with the production settings, on the PostgreSQL of 127.0.0.1:5432
+# (database allmine_bench, created and dropped) and the Redis of 127.0.0.1:6379
+# (database 2, flushed); the load comes from wrk (apt-get installs it when run as root).
+.PHONY: bench bench-join bench-audience bench-create
+
+bench-join: install
+	$(PY) bench/run.py join
+
+bench-audience: install
+	$(PY) bench/run.py audience
+
+bench-create: install
+	$(PY) bench/run.py create
+
+bench: install
+	$(PY) bench/run.py all

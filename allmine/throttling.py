@@ -6,6 +6,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from allmine.http import client_ip
@@ -21,6 +22,21 @@ def _warn_cache_down(exc: Exception) -> None:
     if now - _last_warning >= WARNING_INTERVAL_SECONDS:
         _last_warning = now
         logger.warning("Throttling is off: the cache is unreachable (%s).", type(exc).__name__)
+
+
+def _count(cache, key: str, timeout: int) -> int:
+    """Count one more request under `key` (created at 0 with `timeout` seconds to
+    live) and return the count. On Redis this is one MULTI/EXEC round trip (SET NX
+    EX, then INCR, which keeps the lifetime) instead of Django's add + incr (SET
+    NX, EXISTS, INCR: three round trips, twice the client's CPU)."""
+    if isinstance(cache, RedisCache):
+        full_key = cache.make_and_validate_key(key)
+        pipe = cache._cache.get_client(full_key, write=True).pipeline(transaction=True)
+        pipe.set(full_key, 0, nx=True, ex=timeout)
+        pipe.incr(full_key)
+        return int(pipe.execute()[1])
+    cache.add(key, 0, timeout=timeout)
+    return cache.incr(key)
 
 
 class FailOpenThrottle(SimpleRateThrottle):
@@ -45,8 +61,7 @@ class FailOpenThrottle(SimpleRateThrottle):
         self.window_ends_at = (window + 1) * self.duration
         key = f"{self.key}:{window}"
         try:
-            self.cache.add(key, 0, timeout=self.duration + 1)
-            count = self.cache.incr(key)
+            count = _count(self.cache, key, timeout=self.duration + 1)
         except Exception as exc:  # any cache failure: serve anyway
             _warn_cache_down(exc)
             return True

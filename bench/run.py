@@ -1,0 +1,800 @@
+# ruff: noqa: S603, S607  (a harness: it runs wrk, gunicorn, manage.py and its own scripts)
+"""The benchmarks of bench/README.md, one command each:
+
+    python bench/run.py join        # join burst and the /auth/me floor  (make bench-join)
+    python bench/run.py audience    # join latency with 10 vs 50,000 viewers (make bench-audience)
+    python bench/run.py create      # create with a 3 MP / 12 MP thumbnail (make bench-create)
+    python bench/run.py all         # the three                          (make bench)
+    python bench/run.py profile     # where a join spends its time (needs pyinstrument)
+
+Each run creates its own PostgreSQL database (allmine_bench on 127.0.0.1:5432, as
+the postgres user), uses Redis database 2 on 127.0.0.1:6379 (flushed), serves the
+app with gunicorn and the production settings (gunicorn.conf.py as is), loads it
+with wrk (installed with apt-get when missing and run as root), prints a Markdown
+table and writes it into bench/README.md between its markers. The database is
+dropped at the end (--keep keeps it and the work folder).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import runpy
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PYTHON = sys.executable
+README = BENCH / "README.md"
+LUA = BENCH / "tokens.lua"
+CACHE = ROOT / "var" / "bench"
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
+DB_NAME = os.environ.get("BENCH_DB_NAME", "allmine_bench")
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
+
+JOIN_USERS = int(os.environ.get("BENCH_JOIN_USERS", "5000"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
+WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "2"))
+WARMUP_USERS = 400
+BIG_AUDIENCE = int(os.environ.get("BENCH_BIG_AUDIENCE", "50000"))
+SMALL_AUDIENCE = 10
+AUDIENCE_ROUNDS = 4  # 10, 50k, 10, 50k, ...: drift on a shared machine hits both alike
+AUDIENCE_LOADED_USERS = 500  # per run at concurrency 32
+AUDIENCE_SERIAL_USERS = 150  # per run at concurrency 1
+HIGH_RATE = "1000000/minute"
+WRK_MAX_SECONDS = 170  # a run that has not finished by then is cut short (and reported)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("wrk is missing: apt-get install -y wrk")
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is required: sudo apt-get install wrk")
+    return found
+
+
+class Environment:
+    """The production-like settings, database, work folder and gunicorn of one run."""
+
+    def __init__(self, name: str, keep: bool = False):
+        self.name = name
+        self.keep = keep
+        self.work = Path(tempfile.mkdtemp(prefix=f"allmine-bench-{name}-"))
+        self.port = free_port()
+        self.server = None
+        (self.work / "static").mkdir()
+        (self.work / "media").mkdir()
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "allmine.settings",
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "bench-" + os.urandom(24).hex(),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": DATABASE_URL,
+            "REDIS_URL": REDIS_URL,
+            # Valid-looking Agora project values (not the development placeholders).
+            "AGORA_APP_ID": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+            "AGORA_APP_CERTIFICATE": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            "THROTTLE_JOIN": HIGH_RATE,
+            "THROTTLE_RENEW": HIGH_RATE,
+            "THROTTLE_CREATE": HIGH_RATE,
+            "THROTTLE_LOGIN": HIGH_RATE,
+            "THROTTLE_REGISTER": HIGH_RATE,
+            "STATIC_ROOT": str(self.work / "static"),
+            "MEDIA_ROOT": str(self.work / "media"),
+            "PUBLIC_BASE_URL": f"http://localhost:{self.port}",
+            "LOG_LEVEL": "WARNING",
+            "GUNICORN_LOG_LEVEL": "warning",
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.env.pop("DEBUG", None)
+
+    # --- database and cache ---------------------------------------------------
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create_database(self) -> None:
+        log(f"database {DB_NAME}: drop, create, migrate; collectstatic into {self.work}")
+        self._admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{DB_NAME}"')
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("collectstatic", "--noinput", "-v", "0")
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+    def drop_database(self) -> None:
+        if self.keep:
+            log(f"kept: database {DB_NAME}, work folder {self.work}")
+            return
+        self._admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
+
+    def step(self, *args: str) -> dict:
+        """A step of bench/setup_data.py; its JSON result."""
+        return self.script(BENCH / "setup_data.py", *args)
+
+    def script(self, path: Path, *args: str) -> dict:
+        """Run a Python script in this environment; the JSON of its last line."""
+        done = subprocess.run(
+            [PYTHON, str(path), *args], cwd=ROOT, env=self.env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{path.name} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    # --- gunicorn --------------------------------------------------------------
+
+    def gunicorn_settings(self) -> dict:
+        old = dict(os.environ)
+        os.environ.update(self.env)
+        try:
+            conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        return {k: conf[k] for k in ("workers", "threads", "worker_class", "max_requests")}
+
+    def start_server(self) -> None:
+        log(f"gunicorn on 127.0.0.1:{self.port}")
+        self.server_log = open(self.work / "gunicorn.log", "w")  # noqa: SIM115
+        self.server = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "allmine.wsgi"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.server_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        url = f"http://127.0.0.1:{self.port}/api/v1/health"
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                raise SystemExit(f"gunicorn exited; see {self.work / 'gunicorn.log'}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit("gunicorn did not answer within 60 s")
+
+    def stop_server(self) -> None:
+        if self.server is None:
+            return
+        self.server.send_signal(signal.SIGTERM)
+        try:
+            self.server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            self.server.wait()
+        self.server = None
+        self.server_log.close()
+
+    def server_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.server.pid)], capture_output=True, text=True
+        ).stdout
+        return [int(p) for p in out.split()]
+
+    # --- CPU accounting --------------------------------------------------------
+
+    def cpu_snapshot(self) -> dict:
+        """CPU seconds used so far by each gunicorn worker and each PostgreSQL
+        backend serving the benchmark database, by pid."""
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            backends = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB_NAME]
+                )
+            ]
+        app = {pid: _cpu_seconds(pid) for pid in self.server_pids()}
+        # A worker that gunicorn replaced (max_requests) during the run: its CPU
+        # is in the master's children's times once reaped.
+        app["master"] = _cpu_seconds(self.server.pid, children=True)
+        return {"app": app, "db": {pid: _cpu_seconds(pid) for pid in backends}}
+
+    # --- wrk -------------------------------------------------------------------
+
+    def wrk(
+        self, path: str, tokens: Path, *, method="GET", body=None, connections=None, threads=None
+    ) -> dict:
+        connections = connections or CONCURRENCY
+        threads = threads or WRK_THREADS
+        body_file = "-"
+        if body is not None:
+            body_file = str(self.work / f"body-{abs(hash(body))}.json")
+            Path(body_file).write_text(body)
+        done_dir = Path(tempfile.mkdtemp(prefix="wrk-", dir=self.work))
+        command = [
+            ensure_wrk(),
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{WRK_MAX_SECONDS}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(LUA),
+            f"http://127.0.0.1:{self.port}{path}",
+            "--",
+            str(tokens),
+            method,
+            body_file,
+            str(threads),
+            str(done_dir),
+        ]
+        # wrk's main thread sleeps for the whole -d even when every thread has
+        # stopped: the run is timed here, from wrk's start to the last thread's
+        # "done" file, and wrk is then interrupted (it prints its summary on SIGINT).
+        cpu_before = self.cpu_snapshot()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        while len(list(done_dir.iterdir())) < threads and process.poll() is None:
+            time.sleep(0.005)
+        elapsed = time.monotonic() - started
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_after = self.cpu_snapshot()
+        lines = [ln for ln in stdout.splitlines() if ln.startswith("BENCH_JSON ")]
+        if not lines:
+            raise SystemExit(f"wrk printed no result:\n{stdout}\n{stderr}")
+        result = json.loads(lines[-1].removeprefix("BENCH_JSON "))
+        result["seconds"] = elapsed
+        result["rps"] = result["requests"] / elapsed
+        done_requests = max(1, result["requests"])
+        result["cpu_ms"] = {
+            part: 1000 * _cpu_used(cpu_before[part], cpu_after[part]) / done_requests
+            for part in ("app", "db")
+        }
+        wrk_cpu = (children_after.ru_utime + children_after.ru_stime) - (
+            children_before.ru_utime + children_before.ru_stime
+        )
+        result["cpu_ms"]["wrk"] = 1000 * wrk_cpu / done_requests
+        result["wrk_output"] = stdout
+        return result
+
+
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """utime + stime of a process (and, with `children`, of its reaped children),
+    in seconds; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    used = fields[11:15] if children else fields[11:13]  # utime stime [cutime cstime]
+    return sum(int(f) for f in used) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_used(before: dict, after: dict) -> float:
+    """CPU seconds used between two snapshots. A process started in between counts
+    whole. A gunicorn worker that ended in between is in the master's children's
+    times (its whole life): what it had used before the run is taken off. A
+    PostgreSQL backend that ended in between is lost, which only undercounts (they
+    end when a gunicorn worker is replaced)."""
+    used = sum(max(0.0, now - before.get(pid, 0.0)) for pid, now in after.items())
+    if "master" in after:
+        used -= sum(then for pid, then in before.items() if pid not in after)
+    return max(0.0, used)
+
+
+# --- Reporting -----------------------------------------------------------------------
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def machine() -> dict:
+    import psycopg
+    import redis
+
+    with psycopg.connect(PG_ADMIN) as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+    info = redis.Redis.from_url(REDIS_URL).info("server")
+    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()
+    mem = free[1].split()[1] if len(free) > 1 else "?"
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "memory": mem,
+        "free_h": "\n".join(free),
+        "postgres": pg,
+        "redis": info.get("redis_version"),
+        "python": platform.python_version(),
+        "load": _load(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def machine_lines(m: dict, server: dict | None) -> list[str]:
+    after = f", after {m['load_after']}" if m.get("load_after") else ""
+    lines = [
+        f"- Run: {m['date']}; load average before the run {m['load']}{after} "
+        f"(1, 5, 15 min; {m['nproc']} CPUs)",
+        f"- Machine: `nproc` {m['nproc']} ({m['cpu']}), memory {m['memory']} "
+        f"(`free -h` below); PostgreSQL {m['postgres']}, Redis {m['redis']}, "
+        f"Python {m['python']}",
+    ]
+    if server:
+        lines.append(
+            f"- gunicorn: {server['workers']} workers x {server['threads']} threads "
+            f"({server['worker_class']}, gunicorn.conf.py defaults), max_requests "
+            f"{server['max_requests']}; wrk -t {WRK_THREADS} on the same machine"
+        )
+    lines += ["", "```", m["free_h"], "```"]
+    return lines
+
+
+def ms(us: float) -> str:
+    return f"{us / 1000:.1f}"
+
+
+def write_section(name: str, lines: list[str]) -> None:
+    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    block = "\n".join([start, *lines, end])
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        before = text.split(start)[0]
+        after = text.split(end, 1)[1]
+        text = before + block + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    README.write_text(text)
+    log(f"bench/README.md: section {name} updated")
+
+
+def run_row(label: str, r: dict) -> str:
+    lat = r["latency_us"]
+    errors = r["not_ok"] + sum(r["socket_errors"].values())
+    cpu = r["cpu_ms"]
+    return (
+        f"| {label} | {r['requests']} | {r['rps']:.0f} | {ms(lat['p50'])} | "
+        f"{ms(lat['p95'])} | {ms(lat['p99'])} | {ms(lat['mean'])} | {errors} | "
+        f"{cpu['app']:.2f} | {cpu['db']:.2f} | {cpu['wrk']:.2f} |"
+    )
+
+
+RUN_HEADER = [
+    "| run | requests | requests/s | p50 ms | p95 ms | p99 ms | mean ms | errors "
+    "| app CPU ms/req | PostgreSQL CPU ms/req | wrk CPU ms/req |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
+def check_run(label: str, r: dict, expected: int) -> list[str]:
+    problems = []
+    if r["ok"] != expected or r["requests"] != expected:
+        problems.append(f"{label}: {r['ok']} of {expected} answered 2xx ({r['requests']} done)")
+    if r["not_ok"]:
+        problems.append(f"{label}: non-2xx {r['statuses']}; first: {r['first_error'][:200]}")
+    if any(r["socket_errors"].values()):
+        problems.append(f"{label}: socket errors {r['socket_errors']}")
+    return problems
+
+
+# --- The benchmarks -------------------------------------------------------------------
+
+
+def bench_join(keep: bool) -> list[str]:
+    env = Environment("join", keep)
+    m = machine()
+    try:
+        env.create_database()
+        target = env.step("stream", "--title", "The burst")["stream"]
+        warm_stream = env.step("stream", "--title", "Warm-up")["stream"]
+        tokens, ids = env.work / "tokens.txt", env.work / "ids.txt"
+        warm = env.work / "warm.txt"
+        made = env.step(
+            "users", "--count", str(JOIN_USERS), "--tokens", str(tokens), "--ids", str(ids)
+        )
+        env.step("users", "--count", str(WARMUP_USERS), "--tokens", str(warm), "--prefix", "w")
+        log(f"{made['users']} users and their tokens in {made['seconds']} s")
+        server = env.gunicorn_settings()
+        env.start_server()
+        join_body = json.dumps({"liveStreamId": target})
+        log("warm-up: /auth/me and a join on another stream, 400 users")
+        env.wrk("/api/v1/auth/me", warm)
+        env.wrk(
+            "/api/v1/live-stream/join",
+            warm,
+            method="POST",
+            body=json.dumps({"liveStreamId": warm_stream}),
+        )
+        log(f"floor: GET /api/v1/auth/me, {JOIN_USERS} users, c={CONCURRENCY}")
+        floor1 = env.wrk("/api/v1/auth/me", tokens)
+        log(f"join burst: POST /api/v1/live-stream/join, {JOIN_USERS} users, c={CONCURRENCY}")
+        burst = env.wrk("/api/v1/live-stream/join", tokens, method="POST", body=join_body)
+        log("floor again")
+        floor2 = env.wrk("/api/v1/auth/me", tokens)
+        env.stop_server()
+        rows = env.step("verify", "--stream", target, "--ids", str(ids))
+        log("where a join's time goes (in-process breakdown)")
+        breakdown = env.step("breakdown", "--stream", target, "--count", "300")
+    finally:
+        env.stop_server()
+        env.drop_database()
+    m["load_after"] = _load()
+
+    floor_rps = (floor1["rps"] + floor2["rps"]) / 2
+    ratio = burst["rps"] / floor_rps
+    problems = []
+    for label, r in (("floor", floor1), ("join", burst), ("floor again", floor2)):
+        problems += check_run(label, r, JOIN_USERS)
+    once = rows["users_with_exactly_one"] == JOIN_USERS == rows["rows"] == rows["distinct_users"]
+    if not once:
+        problems.append(f"participations: {rows}")
+    lines = [
+        "### Join burst and the floor",
+        "",
+        *machine_lines(m, server),
+        "",
+        f"{JOIN_USERS:,} distinct users, each token used once, wrk -t {WRK_THREADS} "
+        f"-c {CONCURRENCY}; one free active stream. The floor (`GET /api/v1/auth/me`) ran "
+        "just before and just after the burst on the same server with the same tokens.",
+        "",
+        *RUN_HEADER,
+        run_row("floor: GET /auth/me", floor1),
+        run_row("**join: POST /live-stream/join**", burst),
+        run_row("floor again: GET /auth/me", floor2),
+        "",
+        "| result | value | target |",
+        "|---|---:|---|",
+        f"| join throughput / floor (mean of the two floor runs) | **{ratio:.2f}** | >= 0.5 "
+        f"{'met' if ratio >= 0.5 else 'NOT met'} |",
+        f"| errors (non-2xx + socket errors) | {sum(r['not_ok'] + sum(r['socket_errors'].values()) for r in (floor1, burst, floor2))} "  # noqa: E501
+        f"| 0 |",
+        f"| Participant rows in the stream afterwards | {rows['rows']:,} "
+        f"({rows['distinct_users']:,} distinct users) | {JOIN_USERS:,} |",
+        f"| users of the burst with exactly one row | {rows['users_with_exactly_one']:,} "
+        f"| {JOIN_USERS:,} |",
+    ]
+    lines += [
+        "",
+        "Where a join's time goes: each part timed on its own in one process "
+        f"({breakdown['calls']} calls each, same settings and database, after the burst; "
+        "a tight loop keeps caches warm, so the parts add up to less than the whole).",
+        "",
+        "| part | CPU ms | wall ms |",
+        "|---|---:|---:|",
+        *(
+            f"| {name} | {t['cpu_ms']:.2f} | {t['wall_ms']:.2f} |"
+            for name, t in {**breakdown["parts"], **breakdown["whole"]}.items()
+        ),
+    ]
+    if problems:
+        lines += ["", "Problems:", *(f"- {p}" for p in problems)]
+    return finish("join", lines, problems)
+
+
+def _summary(runs: list[dict]) -> dict:
+    """Medians over the rounds (a shared machine's bursts of load hit single runs)."""
+
+    def median(pick):
+        return statistics.median(pick(r) for r in runs)
+
+    return {
+        "p50": median(lambda r: r["latency_us"]["p50"]),
+        "p95": median(lambda r: r["latency_us"]["p95"]),
+        "p99": median(lambda r: r["latency_us"]["p99"]),
+        "mean": median(lambda r: r["latency_us"]["mean"]),
+        "rps": median(lambda r: r["rps"]),
+        "app": median(lambda r: r["cpu_ms"]["app"]),
+        "db": median(lambda r: r["cpu_ms"]["db"]),
+        "requests": sum(r["requests"] for r in runs),
+        "errors": sum(r["not_ok"] + sum(r["socket_errors"].values()) for r in runs),
+    }
+
+
+def bench_audience(keep: bool) -> list[str]:
+    env = Environment("audience", keep)
+    m = machine()
+    try:
+        env.create_database()
+        small = env.step(
+            "stream", "--title", "Small audience", "--participants", str(SMALL_AUDIENCE)
+        )
+        log(f"{BIG_AUDIENCE:,} viewers: users and participations by COPY")
+        big = env.step("stream", "--title", "Big audience", "--participants", str(BIG_AUDIENCE))
+        log(f"stream with {big['participants']:,} viewers ready in {big['seconds']} s")
+        streams = {SMALL_AUDIENCE: small["stream"], BIG_AUDIENCE: big["stream"]}
+        queries = env.step("queries", "--streams", f"{small['stream']},{big['stream']}")
+        plan = []  # (audience, concurrency, users): 10, 50k, 10, 50k, ...
+        for _round in range(AUDIENCE_ROUNDS):
+            for c, users in ((1, AUDIENCE_SERIAL_USERS), (CONCURRENCY, AUDIENCE_LOADED_USERS)):
+                for size in (SMALL_AUDIENCE, BIG_AUDIENCE):
+                    plan.append((size, c, users))
+        files = []
+        for n, (_size, _c, users) in enumerate(plan):
+            path = env.work / f"tokens-{n}.txt"
+            env.step("users", "--count", str(users), "--tokens", str(path), "--prefix", f"a{n}")
+            files.append(path)
+        warm = env.work / "warm.txt"
+        env.step("users", "--count", str(WARMUP_USERS), "--tokens", str(warm), "--prefix", "w")
+        warm_stream = env.step("stream", "--title", "Warm-up")["stream"]
+        server = env.gunicorn_settings()
+        env.start_server()
+        env.wrk(
+            "/api/v1/live-stream/join",
+            warm,
+            method="POST",
+            body=json.dumps({"liveStreamId": warm_stream}),
+        )
+        results = []
+        for (size, c, users), path in zip(plan, files, strict=True):
+            log(f"join: audience {size:,}, c={c}, {users} users")
+            r = env.wrk(
+                "/api/v1/live-stream/join",
+                path,
+                method="POST",
+                body=json.dumps({"liveStreamId": streams[size]}),
+                connections=c,
+                threads=1 if c == 1 else WRK_THREADS,
+            )
+            results.append((size, c, users, r))
+        env.stop_server()
+        after = {size: env.step("verify", "--stream", sid) for size, sid in streams.items()}
+    finally:
+        env.stop_server()
+        env.drop_database()
+    m["load_after"] = _load()
+
+    problems = []
+    for size, c, users, r in results:
+        problems += check_run(f"audience {size} c={c}", r, users)
+    summary = {}
+    for size in (SMALL_AUDIENCE, BIG_AUDIENCE):
+        for c in (1, CONCURRENCY):
+            summary[size, c] = _summary([r for s, cc, _u, r in results if s == size and cc == c])
+    q_small, q_big = queries[streams[SMALL_AUDIENCE]], queries[streams[BIG_AUDIENCE]]
+    expected = {
+        size: existing + 2 + sum(u for s, _c, u, _r in results if s == size)
+        for size, existing in ((SMALL_AUDIENCE, SMALL_AUDIENCE), (BIG_AUDIENCE, BIG_AUDIENCE))
+    }
+    lines = [
+        "### Scale with audience",
+        "",
+        *machine_lines(m, server),
+        "",
+        f"Two active free streams, one with {SMALL_AUDIENCE} and one with {BIG_AUDIENCE:,} "
+        "viewers already in (users and participations inserted with COPY, then ANALYZE). "
+        f"Fresh users join them in {AUDIENCE_ROUNDS} rounds, alternating between the two "
+        f"streams: {AUDIENCE_SERIAL_USERS} joins one at a time (c=1: the latency of a join "
+        f"itself) and {AUDIENCE_LOADED_USERS:,} at c={CONCURRENCY} (a burst) per run. Each "
+        "figure is the median over the rounds; CPU is per request (gunicorn workers; the "
+        "PostgreSQL backends of the benchmark database).",
+        "",
+        "| existing viewers | concurrency | joins | requests/s | p50 ms | p95 ms | p99 ms "
+        "| mean ms | errors | app CPU ms/req | PostgreSQL CPU ms/req |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (size, c), s in summary.items():
+        lines.append(
+            f"| {size:,} | {c} | {s['requests']} | {s['rps']:.0f} | {ms(s['p50'])} | "
+            f"{ms(s['p95'])} | {ms(s['p99'])} | {ms(s['mean'])} | {s['errors']} | "
+            f"{s['app']:.2f} | {s['db']:.2f} |"
+        )
+
+    def ratio(c, key):
+        return summary[BIG_AUDIENCE, c][key] / summary[SMALL_AUDIENCE, c][key]
+
+    same = q_small["first_join"] == q_big["first_join"] and q_small["rejoin"] == q_big["rejoin"]
+    judged = ratio(1, "p50")
+    lines += [
+        "",
+        "| result | value | target |",
+        "|---|---:|---|",
+        f"| **join latency ratio, {BIG_AUDIENCE:,} / {SMALL_AUDIENCE} viewers (p50, c=1)** | "
+        f"**{judged:.2f}** | < 1.2 {'met' if judged < 1.2 else 'NOT met'} |",
+        f"| same, mean latency, c=1 | {ratio(1, 'mean'):.2f} | |",
+        f"| same under the burst (p50, c={CONCURRENCY}) | {ratio(CONCURRENCY, 'p50'):.2f} | |",
+        f"| throughput ratio under the burst (requests/s, {BIG_AUDIENCE:,} / {SMALL_AUDIENCE}) "
+        f"| {ratio(CONCURRENCY, 'rps'):.2f} | |",
+        f"| CPU per join ratio (app + PostgreSQL, c={CONCURRENCY}) | "
+        f"{(summary[BIG_AUDIENCE, CONCURRENCY]['app'] + summary[BIG_AUDIENCE, CONCURRENCY]['db']) / (summary[SMALL_AUDIENCE, CONCURRENCY]['app'] + summary[SMALL_AUDIENCE, CONCURRENCY]['db']):.2f} | |",  # noqa: E501
+        f"| **SQL statements per first join, {SMALL_AUDIENCE} / {BIG_AUDIENCE:,} viewers** | "
+        f"**{q_small['first_join']} / {q_big['first_join']}** | <= 8, the same |",
+        f"| SQL statements per rejoin, {SMALL_AUDIENCE} / {BIG_AUDIENCE:,} viewers | "
+        f"{q_small['rejoin']} / {q_big['rejoin']} | the same |",
+        f"| participations afterwards ({SMALL_AUDIENCE}-viewer / {BIG_AUDIENCE:,}-viewer stream) "
+        f"| {after[SMALL_AUDIENCE]['rows']:,} / {after[BIG_AUDIENCE]['rows']:,} | "
+        f"{expected[SMALL_AUDIENCE]:,} / {expected[BIG_AUDIENCE]:,} |",
+        "",
+        "The statements of a first join, counted with CaptureQueriesContext around a "
+        "test-client request on the same database (Django logs the transaction's BEGIN and "
+        "COMMIT as statements; they are included in the count):",
+        "",
+        *(
+            f"{n}. `{sql[:110]}`" + ("…" if len(sql) > 110 else "")
+            for n, sql in enumerate(q_big["first_join_sql"], 1)
+        ),
+    ]
+    if judged >= 1.2:
+        problems.append(f"latency ratio {judged:.2f} >= 1.2")
+    if not same or q_big["first_join"] > 8:
+        problems.append(f"queries: {q_small['first_join']} vs {q_big['first_join']}")
+    if after[SMALL_AUDIENCE]["rows"] != expected[SMALL_AUDIENCE] or (
+        after[BIG_AUDIENCE]["rows"] != expected[BIG_AUDIENCE]
+    ):
+        problems.append(f"participations {after} != {expected}")
+    if problems:
+        lines += ["", "Problems:", *(f"- {p}" for p in problems)]
+    return finish("audience", lines, problems)
+
+
+def bench_create(keep: bool) -> list[str]:
+    env = Environment("create", keep)
+    m = machine()
+    sizes = [(2000, 1500), (4000, 3000), (6000, 4000)]
+    results = []
+    try:
+        env.create_database()
+        CACHE.mkdir(parents=True, exist_ok=True)
+        for w, h in sizes:
+            image = CACHE / f"noise-{w}x{h}.jpg"
+            size = ("--image", str(image), "--width", str(w), "--height", str(h))
+            env.script(BENCH / "create_memory.py", *size, "--make-only")
+            log(f"create with a {w}x{h} JPEG ({w * h / 1e6:.0f} MP), in a fresh process")
+            results.append(env.script(BENCH / "create_memory.py", *size))
+    finally:
+        env.drop_database()
+    m["load_after"] = _load()
+    problems = [f"{r['megapixels']} MP: {r['problem']}" for r in results if r.get("problem")]
+    mib = 1024 * 1024
+
+    def col(key, fmt="{:.1f}", scale=1.0):
+        return " | ".join(fmt.format(r[key] / scale) for r in results)
+
+    lines = [
+        "### Create with a thumbnail",
+        "",
+        *machine_lines(m, None),
+        "",
+        "POST /api/v1/live-stream/create, multipart, a noisy JPEG (quality 90, made once "
+        "with Pillow), through Django's test client in a fresh Python process per image "
+        "size (production settings, the benchmark database, local media). A warm-up create "
+        "with a small image runs first; peak RSS is `ru_maxrss` before and after "
+        f"{results[0]['requests']} timed creates; the Python peak is tracemalloc's over "
+        "one more create (Pillow's pixel buffers are C memory: RSS shows them, "
+        "tracemalloc does not). The multipart body is built before the baseline.",
+        "",
+        "| | "
+        + " | ".join(f"{r['width']}x{r['height']} ({r['megapixels']:.0f} MP)" for r in results)
+        + " |",
+        "|---|" + "---:|" * len(results),
+        f"| upload size, MB | {col('upload_bytes', '{:.2f}', 1e6)} |",
+        f"| time per create, ms (median) | {col('ms_median')} |",
+        f"| time per create, ms (min) | {col('ms_min')} |",
+        f"| decoded at (JPEG draft) | {' | '.join(r['decoded_at'] for r in results)} |",
+        f"| stored thumbnail | {' | '.join(r['stored'] for r in results)} |",
+        f"| pixel buffer Pillow needs for the decoded image, MiB | "
+        f"{col('decoded_bytes', '{:.1f}', mib)} |",
+        f"| peak RSS growth over the creates, MiB | {col('rss_growth_kib', '{:.1f}', 1024)} |",
+        f"| peak RSS of the process, MiB | {col('rss_after_kib', '{:.1f}', 1024)} |",
+        f"| tracemalloc peak (Python objects) during one create, MiB | "
+        f"{col('tracemalloc_peak', '{:.2f}', mib)} |",
+    ]
+    if problems:
+        lines += ["", "Problems:", *(f"- {p}" for p in problems)]
+    return finish("create", lines, problems)
+
+
+def profile_join(keep: bool) -> list[str]:
+    """Not a benchmark: where a join spends its time (pyinstrument, test client,
+    the benchmark's settings and database), written to var/bench/join-profile.txt."""
+    env = Environment("profile", keep)
+    out = CACHE / "join-profile.txt"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    try:
+        env.create_database()
+        stream = env.step("stream", "--title", "Profiled", "--participants", "1000")["stream"]
+        result = env.step("profile", "--stream", stream, "--count", "400", "--out", str(out))
+    finally:
+        env.drop_database()
+    log(f"{result['joins']} joins, {result['ms_per_join']} ms each in-process; profile: {out}")
+    print(out.read_text())
+    return []
+
+
+def finish(name: str, lines: list[str], problems: list[str]) -> list[str]:
+    print()
+    print("\n".join(lines))
+    print()
+    write_section(name, lines)
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("benchmark", choices=["join", "audience", "create", "all", "profile"])
+    parser.add_argument("--keep", action="store_true", help="keep the database and work folder")
+    args = parser.parse_args()
+    chosen = ["join", "audience", "create"] if args.benchmark == "all" else [args.benchmark]
+    if args.benchmark == "profile":
+        try:
+            import pyinstrument  # noqa: F401
+        except ImportError:
+            raise SystemExit(
+                "profile needs pyinstrument: .venv/bin/pip install pyinstrument"
+            ) from None
+    if any(b in chosen for b in ("join", "audience")):
+        ensure_wrk()
+    runners = {
+        "join": bench_join,
+        "audience": bench_audience,
+        "create": bench_create,
+        "profile": profile_join,
+    }
+    problems = []
+    for name in chosen:
+        started = time.monotonic()
+        problems += runners[name](args.keep)
+        log(f"{name}: {time.monotonic() - started:.0f} s")
+    if problems:
+        print("Targets not met or errors:\n" + "\n".join(f"- {p}" for p in problems))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
