@@ -34,6 +34,7 @@ from accounts import services
 from accounts.models import CreditTransaction, ProfilePhoto, User
 from allmine.audit import audit_history
 from allmine.exceptions import ApiError
+from allmine.forms import ReasonForm
 from allmine.media import media_url
 
 # How many ledger entries the user page shows (newest first).
@@ -58,15 +59,6 @@ class UserChangeAdminForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text=_("Kept in the audit trail with your name and the time."),
-    )
 
 
 class CreditAdjustmentForm(forms.Form):

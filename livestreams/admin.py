@@ -25,6 +25,7 @@ from accounts.selectors import users_by_username
 from allmine.audit import audit_history
 from allmine.exceptions import ApiError
 from allmine.fields import money_to_json
+from allmine.forms import ReasonForm
 from allmine.media import media_url
 from livestreams import services
 from livestreams.admin_funding import (
@@ -177,15 +178,6 @@ class LiveStreamAdminForm(PriceFormMixin, forms.ModelForm):
     class Meta:
         model = LiveStream
         fields = sorted(services.ADMIN_EDITABLE_FIELDS | {"price", "replay_credit_price"})
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=1000,
-        help_text=_("Kept in the stream's audit history."),
-    )
 
 
 class BanForm(ReasonForm):
