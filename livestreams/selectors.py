@@ -347,3 +347,8 @@ def funding_collected_per_day(days: int = 30, today=None) -> list[tuple]:
     )
     days_list = [first + timedelta(days=n) for n in range(days)]
     return [(day, per_day.get(day) or Decimal("0.00")) for day in days_list]
+
+
+def bans_in_force(stream: LiveStream):
+    """The stream's bans not lifted, newest first."""
+    return LiveStreamBan.objects.in_force().filter(live_stream=stream).order_by("-created_at")

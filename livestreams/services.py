@@ -50,7 +50,6 @@ from livestreams.selectors import (
     role_in_stream,
     stream_is_rentable,
     streams_for_user,
-    streams_with_creator,
     user_is_blocked,
 )
 
@@ -80,9 +79,10 @@ def validate_price(field: str, value: Decimal | None, *, maximum: Decimal | None
         raise ValidationFailed.field(field, f"Must be at most {maximum}.")
 
 
-def ensure_not_blocked(*, user, stream: LiveStream) -> None:
-    """The one place the join paths refuse a user banned (BLOCK) from a stream."""
-    if user_is_blocked(user=user, stream=stream):
+def refuse_blocked(stream: LiveStream) -> None:
+    """The one place the join and renew paths refuse a user banned (BLOCK) from a
+    stream, on a stream loaded through `selectors.streams_for_user`."""
+    if stream.viewer_is_blocked:
         raise InsufficientPermissions("You are banned from this live stream.")
 
 
@@ -213,7 +213,7 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
     now = timezone.now()
     with transaction.atomic():
         stream = (
-            streams_with_creator().select_for_update(of=("self",)).filter(pk=live_stream_id).first()
+            streams_for_user(user).select_for_update(of=("self",)).filter(pk=live_stream_id).first()
         )
         if stream is None or (stream.is_removed and stream.creator_id != user.pk):
             raise NotFound("No live stream has this id.")
@@ -221,7 +221,7 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
             raise InsufficientPermissions(
                 "Only the creator of this live stream can join as creator."
             )
-        ensure_not_blocked(user=user, stream=stream)
+        refuse_blocked(stream)
         if stream.is_removed:
             raise Conflict("This live stream was removed by a moderator.")
         if stream.status not in JOINABLE_STATUSES:
@@ -254,21 +254,13 @@ def livestream_join_as_guest(*, user, live_stream_id: str) -> JoinResult:
     now = timezone.now()
     with transaction.atomic():
         # Locked so that a guest cannot slip in while the stream is being ended.
-        stream = (
-            streams_with_creator()
-            .visible()
-            .select_for_update(of=("self",))
-            .filter(pk=live_stream_id)
-            .first()
-        )
-        if stream is None:
-            raise NotFound("No live stream has this id.")
+        stream = _stream_for(user, live_stream_id, lock=True)
         guest = Guest.objects.select_for_update().filter(live_stream=stream, user=user).first()
         if guest is None:
             raise InsufficientPermissions(
                 "Only an invited guest of this live stream can join as guest."
             )
-        ensure_not_blocked(user=user, stream=stream)
+        refuse_blocked(stream)
         if stream.status not in JOINABLE_STATUSES:
             raise Conflict(f"This live stream is {stream.status} and cannot be joined.")
         if not guest.has_joined:
@@ -298,12 +290,6 @@ def _stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
     if stream is None:
         raise NotFound("No live stream has this id.")
     return stream
-
-
-def _refuse_blocked(stream: LiveStream) -> None:
-    """The join and renew paths' ban check, on a stream from `streams_for_user`."""
-    if stream.viewer_is_blocked:
-        raise InsufficientPermissions("You are banned from this live stream.")
 
 
 def _revenue_recipients(stream: LiveStream) -> list[tuple[str, Decimal]]:
@@ -378,7 +364,7 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
             raise InsufficientPermissions(
                 "Broadcasters join with join-as-creator or join-as-guest."
             )
-        _refuse_blocked(stream)
+        refuse_blocked(stream)
         if stream.status != LiveStreamStatus.ACTIVE:
             raise Conflict(
                 f"This live stream is {stream.status}; only an active stream can be watched."
@@ -451,7 +437,7 @@ def livestream_renew_token(*, user, live_stream_id: str) -> dict:
     role = role_in_stream(stream, user)
     if role is None:
         raise InsufficientPermissions("You have not joined this live stream.")
-    _refuse_blocked(stream)
+    refuse_blocked(stream)
     allowed = JOINABLE_STATUSES if role == ROLE_GUEST else (LiveStreamStatus.ACTIVE,)
     if stream.status not in allowed:
         raise Conflict(f"This live stream is {stream.status}; no new token is issued.")
@@ -814,7 +800,7 @@ def livestream_fund(
         stream = _stream_for(user, live_stream_id, lock=True)
         if stream.creator_id == user.pk:
             raise InsufficientPermissions("A creator cannot fund their own live stream.")
-        _refuse_blocked(stream)
+        refuse_blocked(stream)
         if stream.status != LiveStreamStatus.SCHEDULED or not stream.funding_goal:
             raise Conflict("Only a scheduled live stream with a funding goal can be funded.")
         entry = credit_post(

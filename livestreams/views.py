@@ -24,7 +24,6 @@ from allmine.schema_serializers import (
 )
 from allmine.throttling import CreateThrottle, JoinThrottle, RenewThrottle
 from livestreams import selectors, services
-from livestreams.models import LiveStreamBan
 from livestreams.serializers import (
     AudienceJoinInputSerializer,
     BanCreateInputSerializer,
@@ -450,7 +449,7 @@ class BansView(APIView):
         data = _valid(BanListFilterSerializer, request.query_params)
         stream = selectors.stream_visible(data["live_stream_id"])
         services.ensure_can_manage(request.user, stream)
-        bans = LiveStreamBan.objects.in_force().filter(live_stream=stream).order_by("-created_at")
+        bans = selectors.bans_in_force(stream)
         return Response(BanSerializer(bans, many=True).data)
 
     @extend_schema(

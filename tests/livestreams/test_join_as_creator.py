@@ -29,10 +29,10 @@ from tests.api import TIMESTAMP_RE, assert_envelope, assert_error
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
 
 URL = "/api/v1/live-stream/join-as-creator"
-# Authentication, the locked stream with its creator, the ban check, the status
-# update, then the stream's guests and mini crowdfundings for the response; plus
-# the savepoint and its release around the service's transaction.
-JOIN_QUERIES = 8
+# Authentication, the locked stream with its creator and the caller's ban flag (one
+# query), the status update, then the stream's guests and mini crowdfundings for the
+# response; plus the savepoint and its release around the service's transaction.
+JOIN_QUERIES = 7
 REJOIN_QUERIES = JOIN_QUERIES - 1  # an active stream is not updated again
 
 CLOSED_STATUSES = [

@@ -26,10 +26,11 @@ from tests.api import TIMESTAMP_RE, assert_envelope, assert_error
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
 
 URL = "/api/v1/live-stream/join-as-guest"
-# Authentication, the stream with its creator, the caller's locked Guest row, the
-# ban check, the Guest update, then the stream's guests and mini crowdfundings for
-# the response; plus the savepoint and its release around the service's transaction.
-JOIN_QUERIES = 9
+# Authentication, the locked stream with its creator and the caller's ban flag (one
+# query), the caller's locked Guest row, the Guest update, then the stream's guests
+# and mini crowdfundings for the response; plus the savepoint and its release around
+# the service's transaction.
+JOIN_QUERIES = 8
 REJOIN_QUERIES = JOIN_QUERIES - 1  # a guest who has joined is not updated again
 
 JOINABLE = [LiveStreamStatus.SCHEDULED, LiveStreamStatus.PREPARING, LiveStreamStatus.ACTIVE]
