@@ -17,7 +17,7 @@ keepalive = 5
 # Restart workers now and then so that a slow leak never grows unbounded.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500
-# Our own request log (allmine.middleware.RequestLogMiddleware) is the access log.
+# Our own request log (allmine.core.middleware.RequestLogMiddleware) is the access log.
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

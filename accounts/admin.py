@@ -15,35 +15,37 @@ The rules themselves live in `accounts.services`; the actions only ask for a
 reason, call the service for each selected user and report what happened.
 """
 
+import uuid
+
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.forms.models import BaseInlineFormSet
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.timezone import localtime
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from accounts import services
 from accounts.models import CreditTransaction, ProfilePhoto, User
-from allmine.audit import audit_history
-from allmine.exceptions import ApiError
-from allmine.forms import ReasonForm
-from allmine.media import media_url
+from accounts.services.moderation import (
+    can_moderate_users,
+    user_credits_adjust,
+    user_deactivate,
+    user_reactivate,
+)
+from allmine.core.admin import ReadOnlyAdminMixin, ReasonedActionMixin, html_table
+from allmine.core.audit import audit_history
+from allmine.core.forms import ReasonForm
+from allmine.core.media import media_url
 
 # How many ledger entries the user page shows (newest first).
 LEDGER_INLINE_ROWS = 50
-# How many of the selected users a confirmation page names.
-CONFIRMATION_LIST_LIMIT = 100
 # What only a superuser may change on an account.
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
-CONFIRMATION_TEMPLATE = "admin/accounts/action_confirmation.html"
 
 
 # --- Forms -------------------------------------------------------------------------
@@ -61,7 +63,16 @@ class UserChangeAdminForm(UserChangeForm):
         fields = "__all__"
 
 
+def new_adjustment_key() -> str:
+    return uuid.uuid4().hex
+
+
 class CreditAdjustmentForm(forms.Form):
+    # Drawn once per confirmation page: submitting the same page twice (a double
+    # click, a resent form) adjusts each user once (`credits_grant`'s idempotency).
+    key = forms.CharField(
+        widget=forms.HiddenInput, max_length=32, required=False, initial=new_adjustment_key
+    )
     amount = forms.DecimalField(
         label=_("Amount"),
         max_digits=12,
@@ -100,20 +111,7 @@ class LatestLedgerFormSet(BaseInlineFormSet):
         return self._latest
 
 
-class ReadOnlyLedgerMixin:
-    """The ledger is append-only: entries are written by the services alone."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class CreditLedgerInline(ReadOnlyLedgerMixin, admin.TabularInline):
+class CreditLedgerInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CreditTransaction
     fk_name = "user"
     formset = LatestLedgerFormSet
@@ -130,7 +128,7 @@ class CreditLedgerInline(ReadOnlyLedgerMixin, admin.TabularInline):
 
 
 @admin.register(CreditTransaction)
-class CreditTransactionAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+class CreditTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "user",
         "kind",
@@ -177,8 +175,20 @@ def _photo(user: User, edge: str) -> str | None:
     return media_url(name) if name else None
 
 
+def _describe(user: User) -> str:
+    """A user as an action's intermediate page names them."""
+    notes = [] if user.is_active else [gettext("inactive")]
+    if user.is_superuser:
+        notes.append(gettext("superuser"))
+    return " · ".join([f"{user.username} ({user.email})", *notes])
+
+
+def _describe_with_balance(user: User) -> str:
+    return f"{_describe(user)} · {gettext('balance')}: {user.credit_balance}"
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ReasonedActionMixin, DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     list_display = (
@@ -288,9 +298,8 @@ class UserAdmin(DjangoUserAdmin):
         entries = list(audit_history(obj)[:50])
         if not entries:
             return None
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        return html_table(
+            [_("when"), _("who"), _("action"), _("why"), _("changes")],
             (
                 (
                     date_format(localtime(entry.created_at), "SHORT_DATETIME_FORMAT"),
@@ -301,16 +310,6 @@ class UserAdmin(DjangoUserAdmin):
                 )
                 for entry in entries
             ),
-        )
-        return format_html(
-            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
-            _("when"),
-            _("who"),
-            _("action"),
-            _("why"),
-            _("changes"),
-            rows,
         )
 
     # --- Permissions ---
@@ -336,7 +335,7 @@ class UserAdmin(DjangoUserAdmin):
         return readonly
 
     def has_moderate_accounts_permission(self, request) -> bool:
-        return services.can_moderate_users(request.user)
+        return can_moderate_users(request.user)
 
     def has_adjust_credits_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser
@@ -345,7 +344,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(permissions=["moderate_accounts"], description=_("Deactivate selected users"))
     def deactivate_users(self, request, queryset):
-        return self._confirm_and_apply(
+        return self.reasoned_action(
             request,
             queryset,
             form_class=ReasonForm,
@@ -355,7 +354,8 @@ class UserAdmin(DjangoUserAdmin):
                 "or refresh them. Their streams and ledger stay as they are."
             ),
             submit_label=_("Deactivate"),
-            apply=lambda user, data: services.user_deactivate(
+            describe=_describe,
+            apply=lambda user, data: user_deactivate(
                 actor=request.user, user=user, reason=data["reason"]
             ),
             done=lambda count: (
@@ -366,7 +366,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(permissions=["moderate_accounts"], description=_("Reactivate selected users"))
     def reactivate_users(self, request, queryset):
-        return self._confirm_and_apply(
+        return self.reasoned_action(
             request,
             queryset,
             form_class=ReasonForm,
@@ -375,7 +375,8 @@ class UserAdmin(DjangoUserAdmin):
                 "These users will be able to sign in again (their old sessions stay signed out)."
             ),
             submit_label=_("Reactivate"),
-            apply=lambda user, data: services.user_reactivate(
+            describe=_describe,
+            apply=lambda user, data: user_reactivate(
                 actor=request.user, user=user, reason=data["reason"]
             ),
             done=lambda count: (
@@ -386,7 +387,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(permissions=["adjust_credits"], description=_("Adjust credits"))
     def adjust_credits(self, request, queryset):
-        return self._confirm_and_apply(
+        return self.reasoned_action(
             request,
             queryset,
             form_class=CreditAdjustmentForm,
@@ -397,8 +398,12 @@ class UserAdmin(DjangoUserAdmin):
                 "below zero is refused for that user."
             ),
             submit_label=_("Adjust credits"),
-            apply=lambda user, data: services.user_credits_adjust(
-                actor=request.user, user=user, amount=data["amount"], reason=data["reason"]
+            apply=lambda user, data: user_credits_adjust(
+                actor=request.user,
+                user=user,
+                amount=data["amount"],
+                reason=data["reason"],
+                idempotency_key=f"admin-{data['key']}-{user.pk}" if data["key"] else None,
             ),
             done=lambda count: (
                 ngettext(
@@ -408,73 +413,8 @@ class UserAdmin(DjangoUserAdmin):
                 )
                 % {"count": count}
             ),
-            show_balance=True,
+            describe=_describe_with_balance,
         )
-
-    def _confirm_and_apply(
-        self,
-        request,
-        queryset,
-        *,
-        form_class,
-        title,
-        intro,
-        submit_label,
-        apply,
-        done,
-        show_balance=False,
-    ):
-        """First show an intermediate page asking for the form's values; once it
-        comes back valid, apply the service to each selected user, one
-        transaction per user, and report the successes and each refusal."""
-        if request.POST.get("post") == "yes":
-            form = form_class(request.POST)
-            if form.is_valid():
-                self._apply_each(request, queryset, form.cleaned_data, apply, done)
-                return None  # back to the change list, with the messages
-        else:
-            form = form_class()
-        shown = list(queryset[: CONFIRMATION_LIST_LIMIT + 1])
-        more = (
-            queryset.count() - CONFIRMATION_LIST_LIMIT
-            if len(shown) > CONFIRMATION_LIST_LIMIT
-            else 0
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "submit_label": submit_label,
-            "form": form,
-            "objects": shown[:CONFIRMATION_LIST_LIMIT],
-            "more": more,
-            "show_balance": show_balance,
-            "opts": self.model._meta,
-            "action": request.POST.get("action", ""),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-            "select_across": request.POST.get("select_across", "0"),
-            "media": self.media + form.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
-
-    def _apply_each(self, request, queryset, data, apply, done) -> None:
-        applied = 0
-        for user in queryset.order_by("pk"):
-            try:
-                apply(user, data)
-            except ApiError as exc:
-                self.message_user(
-                    request,
-                    _("Not changed for %(user)s: %(error)s")
-                    % {"user": user.username, "error": " ".join(exc.details)},
-                    messages.ERROR,
-                )
-            else:
-                applied += 1
-        if applied:
-            self.message_user(request, done(applied), messages.SUCCESS)
 
 
 @admin.register(ProfilePhoto)

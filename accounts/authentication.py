@@ -3,7 +3,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-from allmine.ids import is_object_id
+from allmine.core.ids import is_object_id
 
 
 class BearerAuthentication(JWTAuthentication):

@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from allmine.ids import ObjectIdField
+from allmine.core.ids import ObjectIdField
 
 AGORA_UID_MAX = 2**32 - 1
 

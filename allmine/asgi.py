@@ -6,6 +6,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "allmine.settings")
 
 application = get_asgi_application()
 
-from allmine.checks import refuse_to_start_if_misconfigured  # noqa: E402  (needs the apps)
+from allmine.core.checks import refuse_to_start_if_misconfigured  # noqa: E402  (needs the apps)
 
 refuse_to_start_if_misconfigured()

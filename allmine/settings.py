@@ -52,19 +52,19 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "allmine",
+    "allmine.core",
     "accounts",
     "livestreams",
 ]
 
 MIDDLEWARE = [
-    "allmine.middleware.RequestLogMiddleware",
+    "allmine.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "allmine.middleware.ApiEnvelopeMiddleware",
+    "allmine.core.middleware.ApiEnvelopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "allmine.middleware.LocaleMiddleware",
+    "allmine.core.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -226,14 +226,14 @@ REST_FRAMEWORK = {
         "accounts.authentication.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["allmine.envelope.EnvelopeJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["allmine.core.envelope.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "allmine.parsers.JSONParser",
+        "allmine.core.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
-    "EXCEPTION_HANDLER": "allmine.exceptions.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "allmine.openapi.EnvelopeAutoSchema",
+    "EXCEPTION_HANDLER": "allmine.core.exception_handler.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "allmine.apidocs.schema.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": False,
 }
@@ -340,8 +340,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "POSTPROCESSING_HOOKS": ["allmine.openapi.postprocess_schema"],
+    "POSTPROCESSING_HOOKS": ["allmine.apidocs.schema.postprocess_schema"],
 }
 
 # --- Logging ------------------------------------------------------------------

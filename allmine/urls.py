@@ -4,12 +4,12 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from allmine.views import HealthView, UnknownApiUrlView
+from allmine.core.views import HealthView, UnknownApiUrlView
 
 api_v1 = [
     path("health", HealthView.as_view()),
-    path("", include("accounts.urls")),
-    path("", include("livestreams.urls")),
+    path("", include("accounts.api.urls")),
+    path("", include("livestreams.api.urls")),
 ]
 
 urlpatterns = [

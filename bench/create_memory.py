@@ -37,7 +37,7 @@ from PIL import Image, ImageFile, ImageFilter  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from allmine.ids import new_object_id  # noqa: E402
+from allmine.core.ids import new_object_id  # noqa: E402
 
 BOUNDARY = "AllmineBenchBoundary7MA4YWxkTrZu0gW"
 

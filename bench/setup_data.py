@@ -40,9 +40,10 @@ from django.utils import timezone  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from allmine.ids import new_object_id  # noqa: E402
-from livestreams.channels import new_channel_name  # noqa: E402
-from livestreams.models import LiveStream, LiveStreamStatus, Participant  # noqa: E402
+from allmine.core.ids import new_object_id  # noqa: E402
+from livestreams.agora.channels import new_channel_name  # noqa: E402
+from livestreams.lifecycle import LiveStreamStatus  # noqa: E402
+from livestreams.models import LiveStream, Participant  # noqa: E402
 
 USER_COLUMNS = (
     "id",
@@ -251,10 +252,12 @@ def step_breakdown(args) -> dict:
     from rest_framework.test import APIRequestFactory
 
     from accounts.authentication import BearerAuthentication
-    from allmine.throttling import JoinThrottle
-    from livestreams import agora, services
-    from livestreams.selectors import prepare_for_viewer
-    from livestreams.serializers import AudienceJoinInputSerializer, LiveStreamSerializer
+    from allmine.core.throttling import JoinThrottle
+    from livestreams.agora import tokens as agora
+    from livestreams.api.inputs import AudienceJoinInputSerializer
+    from livestreams.api.serializers import LiveStreamSerializer
+    from livestreams.selectors.viewing import prepare_for_viewer
+    from livestreams.services.access import stream_for
 
     n = args.count
     client = Client()
@@ -273,7 +276,7 @@ def step_breakdown(args) -> dict:
 
     authenticated = drf_request(tokens["parts"][0])
     authenticated.user = users[0]
-    stream = services._stream_for(users[0], stream_id)
+    stream = stream_for(users[0], stream_id)
     now = timezone.now()
 
     def insert(user):
@@ -293,8 +296,8 @@ def step_breakdown(args) -> dict:
             lambda _u: AudienceJoinInputSerializer(data={"liveStreamId": stream_id}).is_valid(),
             users,
         ),
-        "stream + viewer flags: 1 query (_stream_for)": _timed(
-            lambda u: services._stream_for(u, stream_id), users
+        "stream + viewer flags: 1 query (stream_for)": _timed(
+            lambda u: stream_for(u, stream_id), users
         ),
         "participation: BEGIN, INSERT, COMMIT": _timed(insert, users),
         "guests + fundings: 2 queries (prepare_for_viewer)": _timed(

@@ -2,7 +2,7 @@
 
 import re
 
-from allmine.status_texts import ERROR_TEXTS
+from allmine.core.errors import ERROR_TEXTS
 
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 OBJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")

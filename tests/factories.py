@@ -1,7 +1,8 @@
 import factory
 
 from accounts.models import User
-from livestreams.models import Guest, LiveStream, LiveStreamStatus, LiveStreamType
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import Guest, LiveStream, LiveStreamType
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 

@@ -24,9 +24,10 @@ from accounts.models import (
     TransactionStatus,
     User,
 )
-from accounts.services import credits_grant, profile_photo_set
-from allmine.media import media_url
-from allmine.models import AuditEntry
+from accounts.services.credits import credits_grant
+from accounts.services.photos import profile_photo_set
+from allmine.core.media import media_url
+from allmine.core.models import AuditEntry
 from tests.api import assert_envelope, assert_error
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -37,7 +38,7 @@ REFRESH = "/api/v1/auth/refresh"
 ME = "/api/v1/auth/me"
 USERS = reverse("admin:accounts_user_changelist")
 LEDGER = reverse("admin:accounts_credittransaction_changelist")
-CONFIRMATION_TEMPLATE = "admin/accounts/action_confirmation.html"
+CONFIRMATION_TEMPLATE = "admin/reasoned_action.html"
 # Session, the signed-in user, the page of users (with their photos), the
 # paginator's count of the (filtered) page and the groups of the "groups" filter.
 CHANGELIST_QUERIES = 5
@@ -642,7 +643,7 @@ MATRIX = [
 def test_permission_matrix(request, role, what, method, url, expected):
     actor = request.getfixturevalue(role)
     member = UserFactory(username="member")
-    entry = credits_grant(user=member, amount="3", reason="grant")
+    entry = credits_grant(user=member, amount="3", reason="grant").entry
 
     data = {"amount": "999", "name": "Changed"} if method == "post" else {}
 

@@ -15,9 +15,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
-from accounts.services import credit_post, credit_settle, credits_grant
-from allmine.exceptions import Conflict, ValidationFailed
-from allmine.timestamps import format_timestamp
+from accounts.services.credits import credit_post, credit_settle, credits_grant
+from allmine.core.errors import Conflict, ValidationFailed
+from allmine.core.timestamps import format_timestamp
 from tests.api import OBJECT_ID_RE, TIMESTAMP_RE, assert_envelope, assert_error
 from tests.factories import LiveStreamFactory, UserFactory
 
@@ -70,7 +70,7 @@ def assert_balances_add_up() -> None:
 
 
 def grant(user, amount) -> CreditTransaction:
-    return credits_grant(user=user, amount=Decimal(amount), reason="Test credits.")
+    return credits_grant(user=user, amount=Decimal(amount), reason="Test credits.").entry
 
 
 def balance_of(user) -> Decimal:
@@ -270,7 +270,9 @@ def test_a_grant_needs_a_reason(reason):
 @pytest.mark.django_db
 def test_a_grant_is_a_logged_admin_adjustment():
     user, admin = UserFactory(), UserFactory()
-    entry = credits_grant(user=user, amount=Decimal("25"), reason="  Goodwill.  ", actor=admin)
+    entry = credits_grant(
+        user=user, amount=Decimal("25"), reason="  Goodwill.  ", actor=admin
+    ).entry
     stored = CreditTransaction.objects.get(pk=entry.pk)
     assert stored.kind == TransactionKind.ADMIN_ADJUSTMENT
     assert stored.status == TransactionStatus.COMPLETED
@@ -286,7 +288,7 @@ def test_a_grant_is_a_logged_admin_adjustment():
 def test_a_negative_grant_takes_back_but_never_below_zero():
     user = UserFactory()
     grant(user, "10")
-    taken = credits_grant(user=user, amount=Decimal("-4"), reason="Mistaken grant.")
+    taken = credits_grant(user=user, amount=Decimal("-4"), reason="Mistaken grant.").entry
     assert taken.amount == Decimal("-4.00")
     assert taken.balance_after == Decimal("6.00")
 
@@ -295,7 +297,7 @@ def test_a_negative_grant_takes_back_but_never_below_zero():
     assert balance_of(user) == Decimal("6.00")
     assert CreditTransaction.objects.filter(user=user).count() == 2
 
-    emptied = credits_grant(user=user, amount=Decimal("-6"), reason="All of it.")
+    emptied = credits_grant(user=user, amount=Decimal("-6"), reason="All of it.").entry
     assert emptied.balance_after == Decimal("0.00")
     assert balance_of(user) == 0
     assert_balances_add_up()

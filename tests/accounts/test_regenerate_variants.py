@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from PIL import Image
 
 from accounts.models import ProfilePhoto
-from accounts.services import profile_photo_regenerate_variants
+from accounts.services.photos import profile_photo_regenerate_variants
 from tests.api import assert_envelope
 from tests.factories import UserFactory
 from tests.s3.conftest import BUCKET, moto_s3, s3_storage  # noqa: F401  (fixtures)

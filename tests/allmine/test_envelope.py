@@ -10,8 +10,8 @@ from django.db import OperationalError
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from accounts import services
 from accounts.models import User
+from accounts.services import auth
 from tests.api import TIMESTAMP_RE, assert_envelope, assert_error
 from tests.factories import DEFAULT_PASSWORD
 
@@ -236,7 +236,7 @@ def _boom(**kwargs):
 
 
 def test_unexpected_exception_is_500_without_internals(api_client, user, monkeypatch):
-    monkeypatch.setattr(services, "user_login", _boom)
+    monkeypatch.setattr(auth, "user_login", _boom)
     response = api_client.post(
         LOGIN, {"login": user.username, "password": DEFAULT_PASSWORD}, format="json"
     )
@@ -254,7 +254,7 @@ def test_500_rolls_back_what_the_request_wrote(api_client, monkeypatch):
     def issue_fails(**kwargs):
         raise RuntimeError("token store down")
 
-    monkeypatch.setattr(services, "token_pair_issue", issue_fails)
+    monkeypatch.setattr(auth, "token_pair_issue", issue_fails)
     response = api_client.post(
         REGISTER,
         {
@@ -274,7 +274,7 @@ def test_database_unavailable_is_503(user, client_for, monkeypatch):
     def db_down(**kwargs):
         raise OperationalError("could not connect to server at 10.0.0.5:5432")
 
-    monkeypatch.setattr(services, "token_revoke", db_down)
+    monkeypatch.setattr(auth, "token_revoke", db_down)
     response = client_for(user).post(
         "/api/v1/auth/logout", {"refreshToken": "whatever"}, format="json"
     )
@@ -296,3 +296,37 @@ def test_the_api_speaks_english_whatever_the_accept_language(api_client):
     errors = assert_envelope(response, 400)
     assert "username: This field is required." in errors
     assert "Content-Language" not in response
+
+
+# --- Stable error codes -----------------------------------------------------------
+
+
+def test_every_status_with_a_fixed_text_has_a_stable_code():
+    from allmine.core.errors import ERROR_CODES, ERROR_TEXTS
+
+    assert set(ERROR_CODES) == set(ERROR_TEXTS)
+    assert len(set(ERROR_CODES.values())) == len(ERROR_CODES)
+    assert all(code.isidentifier() and code.islower() for code in ERROR_CODES.values())
+
+
+@pytest.mark.parametrize(
+    ("error_class", "status", "code"),
+    [
+        ("ValidationFailed", 400, "validation_failed"),
+        ("AuthenticationRequired", 401, "authentication_required"),
+        ("InsufficientPermissions", 403, "insufficient_permissions"),
+        ("NotFound", 404, "not_found"),
+        ("Conflict", 409, "conflict"),
+        ("PayloadTooLarge", 413, "payload_too_large"),
+        ("ServiceUnavailable", 503, "service_unavailable"),
+    ],
+)
+def test_a_domain_error_carries_its_status_code_and_a_more_precise_code_when_given(
+    error_class, status, code
+):
+    from allmine.core import errors
+
+    plain = getattr(errors, error_class)("what went wrong")
+    assert (plain.status_code, plain.code, plain.details) == (status, code, ["what went wrong"])
+    precise = getattr(errors, error_class)("what went wrong", code="stream_not_live")
+    assert (precise.status_code, precise.code) == (status, "stream_not_live")

@@ -9,9 +9,9 @@ import pytest
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from allmine.exceptions import flatten_validation_errors
-from allmine.fields import MoneyField, ObjectIdInputField, TimestampField, money_to_json
-from allmine.ids import is_object_id, new_object_id
+from allmine.core.exception_handler import flatten_validation_errors
+from allmine.core.fields import MoneyField, ObjectIdInputField, TimestampField, money_to_json
+from allmine.core.ids import is_object_id, new_object_id
 from tests.api import OBJECT_ID_RE, TIMESTAMP_RE
 
 # --- Ids ----------------------------------------------------------------------

@@ -24,10 +24,11 @@ from jsonschema import FormatChecker
 from PIL import Image
 from rest_framework.test import APIClient
 
-from accounts.services import credits_grant
-from allmine.ids import new_object_id
-from allmine.status_texts import ERROR_TEXTS
-from livestreams.models import LiveStreamStatus, LiveStreamType
+from accounts.services.credits import credits_grant
+from allmine.core.errors import ERROR_TEXTS
+from allmine.core.ids import new_object_id
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import LiveStreamType
 from tests.api import TIMESTAMP_RE
 from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, UserFactory
 

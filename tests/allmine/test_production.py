@@ -148,9 +148,9 @@ def test_a_limit_holds_across_cache_clients(redis_cache, settings):
 
 @pytest.mark.django_db
 def test_unreachable_cache_fails_open_and_warns_once(dead_cache, settings, caplog):
-    import allmine.throttling
+    import allmine.core.throttling
 
-    allmine.throttling._last_warning = 0.0
+    allmine.core.throttling._last_warning = 0.0
     settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "login": "1/minute"}
     user = UserFactory()
     client = APIClient()
@@ -180,12 +180,12 @@ def test_health_without_the_cache_still_serves(dead_cache):
 
 @pytest.mark.django_db
 def test_health_is_503_without_the_database(monkeypatch):
-    import allmine.views
+    import allmine.core.views
 
     def down():
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(allmine.views, "_database_ok", down)
+    monkeypatch.setattr(allmine.core.views, "_database_ok", down)
     errors = assert_error(APIClient().get("/api/v1/health"), 503)
     assert "database" in errors[1]
 
@@ -194,12 +194,12 @@ def test_health_is_503_without_the_database(monkeypatch):
 def test_an_unavailable_database_during_a_request_is_a_503(monkeypatch, client_for):
     user = UserFactory()
     client = client_for(user)
-    import livestreams.views
+    from livestreams.api import streams
 
     def down(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(livestreams.views.selectors, "streams_filtered", down)
+    monkeypatch.setattr(streams, "streams_filtered", down)
     errors = assert_error(client.get("/api/v1/live-stream"), 503)
     assert "server closed" not in " ".join(errors)
 

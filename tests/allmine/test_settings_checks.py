@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.checks import ERROR, WARNING
 
-from allmine.checks import check_agora_credentials, check_secret_key
+from allmine.core.checks import check_agora_credentials, check_secret_key
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VALID_ID = "0123456789abcdef0123456789ABCDEF"

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from livestreams.models import LiveStreamStatus
+from livestreams.lifecycle import LiveStreamStatus
 from tests.factories import LiveStreamFactory, UserFactory
 
 MESSAGES = Path(settings.LOCALE_PATHS[0]) / "tr" / "LC_MESSAGES"

@@ -11,10 +11,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
-from accounts.services import credits_grant
-from allmine.models import AuditEntry
-from livestreams import services
-from livestreams.models import LiveStream, LiveStreamStatus
+from accounts.services.credits import credits_grant
+from allmine.core.models import AuditEntry
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import LiveStream
+from livestreams.services.money import livestream_fund
 from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, UserFactory
 
 S = LiveStreamStatus
@@ -43,7 +44,7 @@ def night(moderators_group):
     )
     fan = UserFactory(username="bigfan")
     credits_grant(user=fan, amount=Decimal("800"), reason="Test credits")
-    services.livestream_fund(user=fan, live_stream_id=funded.pk, amount=Decimal("500"))
+    livestream_fund(user=fan, live_stream_id=funded.pk, amount=Decimal("500"))
     return {"moderator": moderator, "jazz": jazz, "chess": chess, "yoga": yoga, "funded": funded}
 
 
@@ -110,10 +111,10 @@ def test_a_moderator_filters_prices_ends_and_checks_the_funding(
     page.select_option("#changelist-form select[name=action]", "end_now")
     page.locator("#changelist-form button[name=index]").click()
     expect(page.locator("h1")).to_have_text("End now")
-    expect(page.locator("ul.action-streams")).to_contain_text("Midnight jazz")
-    expect(page.locator("ul.action-streams")).not_to_contain_text("Chess blitz")
+    expect(page.locator("ul.action-objects")).to_contain_text("Midnight jazz")
+    expect(page.locator("ul.action-objects")).not_to_contain_text("Chess blitz")
     page.fill("#id_reason", REASON)
-    page.locator("input[name=apply]").click()
+    page.get_by_role("button", name="End now").click()
     expect(page.locator("ul.messagelist li.success")).to_have_text("End now: done for 1 stream(s).")
     # Still filtered on active: the ended stream has left the list.
     expect(page).to_have_url(re.compile(r"\?status__exact=active$"))

@@ -36,8 +36,9 @@ def main() -> None:
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
-    from accounts.services import credits_grant
-    from livestreams import services
+    from accounts.services.credits import credits_grant
+    from livestreams.services.broadcasting import livestream_join_as_creator
+    from livestreams.services.creation import livestream_create
 
     users = {}
     for name, credits in USERS:
@@ -55,11 +56,9 @@ def main() -> None:
             "user": user,
         }
 
-    paid = services.livestream_create(
-        creator=users["host"]["user"], title="Paid fault stream", price=PRICE
-    )
-    services.livestream_join_as_creator(user=users["host"]["user"], live_stream_id=paid.pk)
-    scheduled = services.livestream_create(
+    paid = livestream_create(creator=users["host"]["user"], title="Paid fault stream", price=PRICE)
+    livestream_join_as_creator(user=users["host"]["user"], live_stream_id=paid.pk)
+    scheduled = livestream_create(
         creator=users["planner"]["user"],
         title="Scheduled fault stream",
         planned_start_date=timezone.now() + timedelta(days=1),

@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from allmine.status_texts import ERROR_TEXTS
+from allmine.core.errors import ERROR_TEXTS
 from tests.api import TIMESTAMP_RE
 
 ENVELOPE_KEYS = {"isSuccess", "statusCode", "data", "errors", "timestamp"}

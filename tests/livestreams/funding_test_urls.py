@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.admin import ModelAdmin
 from django.urls import path
 
-from livestreams.admin_funding import funding_progress_csv, funding_progress_view
+from livestreams.admin.funding import funding_progress_csv, funding_progress_view
 from livestreams.models import LiveStream
 
 model_admin = ModelAdmin(LiveStream, admin.site)

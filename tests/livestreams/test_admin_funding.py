@@ -12,10 +12,11 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind
-from livestreams import admin_funding
-from livestreams.admin_funding import format_money, funding_chart_svg, funding_progress_text
-from livestreams.models import Contribution, ContributionStatus, LiveStreamStatus
-from livestreams.selectors import funding_collected_per_day, funding_progress_streams
+from livestreams.admin import funding as admin_funding
+from livestreams.admin.funding import format_money, funding_chart_svg, funding_progress_text
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import Contribution, ContributionStatus
+from livestreams.selectors.funding import funding_collected_per_day, funding_progress_streams
 from tests.factories import LiveStreamFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.livestreams.funding_test_urls")]

@@ -19,19 +19,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import credits_grant
-from allmine.models import AuditEntry
-from livestreams import services
-from livestreams.admin import LargeTablePaginator
+from accounts.services.credits import credits_grant
+from allmine.core.admin import LargeTablePaginator
+from allmine.core.models import AuditEntry
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
     Guest,
     LiveStream,
     LiveStreamBan,
-    LiveStreamStatus,
     LiveStreamType,
     Participant,
 )
+from livestreams.services.bans import ban_create
+from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
 
@@ -149,10 +150,10 @@ def list_edit(client, stream, *, price="", replay_credit_price=""):
 
 def run_action(client, action: str, streams, **fields):
     """An admin action on the selected streams. Without `reason` this is the first
-    POST (the changelist's Go); with it, the intermediate page's Confirm."""
+    POST (the changelist's Go); with it, the intermediate page's confirmation."""
     data = {"action": action, "_selected_action": [s.pk for s in streams]}
     if fields:
-        data.update(fields, apply="Confirm", select_across="0")
+        data.update(fields, post="yes", select_across="0")
     else:
         data["index"] = "0"
     return client.post(CHANGELIST, data)
@@ -472,7 +473,7 @@ def test_moderator_action_asks_for_a_reason_then_calls_the_service(
     page = run_action(mod_client, action, [stream])
     assert page.status_code == 200
     assert 'name="reason"' in page.text
-    assert 'name="apply"' in page.text
+    assert 'name="post" value="yes"' in page.text
     assert stream.title in page.text
     assert f'name="_selected_action" value="{stream.pk}"' in page.text
     if action == "ban_user":
@@ -544,7 +545,7 @@ def test_the_confirmation_page_posts_back_what_it_shows(mod_client, moderator):
     page = run_action(mod_client, "end_now", streams)
     data = form_data(page, containing="reason")
     assert sorted(data["_selected_action"]) == sorted(s.pk for s in streams)
-    data.update(reason=["Raid"], apply=["Confirm"])
+    data.update(reason=["Raid"])
     response = mod_client.post(CHANGELIST, data)
     assert response.status_code == 302
     assert set(LiveStream.objects.values_list("status", flat=True)) == {S.ENDED}
@@ -563,10 +564,10 @@ def test_select_all_across_more_streams_than_a_request_may_carry(mod_client, set
         {"action": "cancel", "_selected_action": [first.pk], "select_across": "1", "index": "0"},
     )
     assert page.status_code == 200
-    assert "This applies to the following 80 streams:" in page.text
+    assert "This applies to these 80 live streams:" in page.text
     data = form_data(page, containing="reason")
     assert data["select_across"] == ["1"]
-    data.update(reason=["Cleanup"], apply=["Confirm"])
+    data.update(reason=["Cleanup"])
     response = mod_client.post(CHANGELIST, data)
     assert response.status_code == 302
     assert LiveStream.objects.filter(status=S.CANCELLED_BY_HOST).count() == 80
@@ -575,22 +576,28 @@ def test_select_all_across_more_streams_than_a_request_may_carry(mod_client, set
 
 def test_moderator_lifts_a_ban_from_the_bans_list(mod_client, moderator):
     stream = active_stream()
-    ban = services.ban_create(
+    ban = ban_create(
         actor=moderator,
         live_stream_id=stream.pk,
         target_user_id=_ban_target().pk,
         action_type=BanAction.BLOCK,
         reason="Spam",
     )
-    response = mod_client.post(
-        reverse("admin:livestreams_livestreamban_changelist"),
-        {"action": "lift", "_selected_action": [ban.pk], "index": "0"},
-    )
+    bans = reverse("admin:livestreams_livestreamban_changelist")
+    selection = {"action": "lift", "_selected_action": [ban.pk], "index": "0"}
+
+    page = mod_client.post(bans, selection)
+    assert page.status_code == 200  # the reason page: nothing lifted yet
+    assert 'name="reason"' in page.text
+    ban.refresh_from_db()
+    assert ban.lifted_at is None
+
+    response = mod_client.post(bans, {**selection, "post": "yes", "reason": "Apologised"})
     assert response.status_code == 302
     ban.refresh_from_db()
     assert ban.lifted_at is not None
     assert ban.lifted_by == moderator
-    assert audit_of(stream, action="unban", actor=moderator).exists()
+    assert audit_of(stream, action="unban", actor=moderator).get().reason == "Apologised"
 
 
 def test_a_block_ban_from_the_back_office_takes_the_user_out_of_the_audience(mod_client):
@@ -756,10 +763,10 @@ def test_change_form_groups_fields_and_shows_inlines_audience_contributions_hist
     GuestFactory(live_stream=stream, user=UserFactory(username="guest-star"))
     fan = UserFactory(username="big-fan")
     credits_grant(user=fan, amount=Decimal("600"), reason="test")
-    services.livestream_fund(user=fan, live_stream_id=stream.pk, amount=Decimal("500"))
+    livestream_fund(user=fan, live_stream_id=stream.pk, amount=Decimal("500"))
     Participant.objects.create(live_stream=stream, user=UserFactory(username="watcher"))
     troll = UserFactory(username="troll")
-    services.ban_create(
+    ban_create(
         actor=moderator,
         live_stream_id=stream.pk,
         target_user_id=troll.pk,

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 
 from accounts import models as account_models
 from accounts.models import AGORA_UID_MAX, User, new_agora_uid
-from livestreams import agora
+from livestreams.agora.tokens import AUDIENCE, HOST, issue_credentials
+from livestreams.api.serializers import CredentialsSerializer
 from tests import agora_tokens
 from tests.agora_tokens import (
     PUBLISHER_PRIVILEGES,
@@ -32,8 +33,10 @@ def epoch(timestamp: str) -> int:
     return int(datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp())
 
 
-def issue(user, role=agora.HOST, *, channel=CHANNEL, now=NOW):
-    return agora.issue_credentials(channel_name=channel, user=user, role=role, now=now)
+def issue(user, role=HOST, *, channel=CHANNEL, now=NOW) -> dict:
+    """The credentials as the API renders them."""
+    credentials = issue_credentials(channel_name=channel, user=user, role=role, now=now)
+    return CredentialsSerializer(credentials).data
 
 
 def verify_rtc(token, user, *, channel=CHANNEL, certificate=None, app_id=None):
@@ -71,7 +74,7 @@ def agora_settings(settings):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("role", "privileges"),
-    [(agora.HOST, PUBLISHER_PRIVILEGES), (agora.AUDIENCE, SUBSCRIBER_PRIVILEGES)],
+    [(HOST, PUBLISHER_PRIVILEGES), (AUDIENCE, SUBSCRIBER_PRIVILEGES)],
 )
 def test_rtc_privileges_follow_the_role(agora_settings, role, privileges):
     user = UserFactory()
@@ -183,7 +186,7 @@ def test_rtm_token_is_bound_to_the_user_id_as_account(agora_settings):
 @pytest.mark.django_db
 def test_response_shape_carries_the_settings_app_id_and_the_int_uid(agora_settings):
     user = UserFactory()
-    creds = issue(user, agora.AUDIENCE, channel="other-chan-0f0f")
+    creds = issue(user, AUDIENCE, channel="other-chan-0f0f")
 
     assert creds["agora"] == {
         "appId": OTHER_APP_ID,

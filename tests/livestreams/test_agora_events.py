@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     AgoraClientSequence,
     AgoraNotice,
@@ -21,7 +22,6 @@ from livestreams.models import (
     Guest,
     LiveStream,
     LiveStreamBan,
-    LiveStreamStatus,
     LiveStreamType,
     Participant,
 )

@@ -18,14 +18,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
-from livestreams import agora_rest
+from livestreams.agora.kicks import MAX_ATTEMPTS, backoff
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     AgoraKick,
     AgoraKickStatus,
     BanAction,
     LiveStream,
     LiveStreamBan,
-    LiveStreamStatus,
     Participant,
 )
 from tests.api import assert_envelope
@@ -407,8 +407,8 @@ def test_a_retry_that_fails_again_backs_off_longer(agora_api, failed_kick):
     assert "Sent 0 kick(s); 1 failed again" in output
     kick = AgoraKick.objects.get()
     assert (kick.status, kick.attempts) == (AgoraKickStatus.FAILED, 2)
-    assert kick.next_attempt_at >= before + agora_rest.backoff(2) - timedelta(seconds=1)
-    assert agora_rest.backoff(2) > agora_rest.backoff(1)
+    assert kick.next_attempt_at >= before + backoff(2) - timedelta(seconds=1)
+    assert backoff(2) > backoff(1)
 
 
 @pytest.mark.django_db
@@ -453,13 +453,13 @@ def test_a_kick_being_sent_elsewhere_is_not_sent_twice(agora_api, failed_kick):
 @pytest.mark.django_db
 def test_a_kick_is_given_up_after_the_maximum_attempts(agora_api, failed_kick):
     AgoraKick.objects.filter(pk=failed_kick.pk).update(
-        attempts=agora_rest.MAX_ATTEMPTS, next_attempt_at=timezone.now() - timedelta(hours=1)
+        attempts=MAX_ATTEMPTS, next_attempt_at=timezone.now() - timedelta(hours=1)
     )
 
     output = run_retry()
 
     assert "Sent 0 kick(s)" in output
-    assert f"1 given up after {agora_rest.MAX_ATTEMPTS} attempts" in output
+    assert f"1 given up after {MAX_ATTEMPTS} attempts" in output
     assert agora_api.requests == []
 
 

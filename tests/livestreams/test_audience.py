@@ -12,14 +12,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus
-from accounts.services import credits_grant
-from allmine.ids import new_object_id
+from accounts.services.credits import credits_grant
+from allmine.core.ids import new_object_id
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
     Guest,
     LiveStream,
     LiveStreamBan,
-    LiveStreamStatus,
     LiveStreamType,
     Participant,
 )

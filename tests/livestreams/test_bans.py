@@ -7,15 +7,15 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.models import User
-from allmine.ids import new_object_id
-from allmine.models import AuditEntry
-from allmine.timestamps import format_timestamp
+from allmine.core.ids import new_object_id
+from allmine.core.models import AuditEntry
+from allmine.core.timestamps import format_timestamp
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
     Guest,
     LiveStream,
     LiveStreamBan,
-    LiveStreamStatus,
     LiveStreamType,
     Participant,
 )

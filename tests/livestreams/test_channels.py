@@ -4,9 +4,11 @@ import re
 
 import pytest
 
-from livestreams import services
-from livestreams.channels import MAX_CHANNEL_BYTES, channel_base, new_channel_name
-from livestreams.models import LiveStream, LiveStreamStatus
+from livestreams.agora.channels import MAX_CHANNEL_BYTES, channel_base, new_channel_name
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import LiveStream
+from livestreams.services import creation
+from livestreams.services.creation import CHANNEL_NAME_ATTEMPTS
 from tests.api import assert_envelope, assert_error
 from tests.factories import LiveStreamFactory, UserFactory
 
@@ -146,7 +148,7 @@ def _names_from(monkeypatch, *names):
         drawn.append(name)
         return name
 
-    monkeypatch.setattr(services, "new_channel_name", fake)
+    monkeypatch.setattr(creation, "new_channel_name", fake)
     return drawn
 
 
@@ -167,10 +169,10 @@ def test_a_clash_with_an_existing_name_is_retried(client_for, user, monkeypatch)
 
 def test_giving_up_after_every_attempt_clashes_writes_nothing(client_for, user, monkeypatch):
     taken = LiveStreamFactory(channel_name="busy-aaaa", status=LiveStreamStatus.ENDED).channel_name
-    drawn = _names_from(monkeypatch, *[taken] * services.CHANNEL_NAME_ATTEMPTS)
+    drawn = _names_from(monkeypatch, *[taken] * CHANNEL_NAME_ATTEMPTS)
 
     response = client_for(user).post(CREATE_URL, {"title": "busy"}, format="json")
 
     assert_error(response, 409)
-    assert len(drawn) == services.CHANNEL_NAME_ATTEMPTS
+    assert len(drawn) == CHANNEL_NAME_ATTEMPTS
     assert LiveStream.objects.count() == 1  # only the one that holds the name

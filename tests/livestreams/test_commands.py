@@ -16,11 +16,11 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
-from accounts.services import credits_grant
-from allmine.ids import new_object_id
-from allmine.management import single_run
-from allmine.models import AuditEntry
-from livestreams import services
+from accounts.services.credits import credits_grant
+from allmine.core.commands import single_run
+from allmine.core.ids import new_object_id
+from allmine.core.models import AuditEntry
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
     Contribution,
@@ -28,11 +28,11 @@ from livestreams.models import (
     Guest,
     LiveStream,
     LiveStreamBan,
-    LiveStreamStatus,
     LiveStreamType,
     Participant,
     ReplayAccess,
 )
+from livestreams.services.money import livestream_fund, replay_rent
 from tests import agora_tokens
 from tests.agora_tokens import PUBLISHER_PRIVILEGES, SUBSCRIBER_PRIVILEGES
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
@@ -145,7 +145,7 @@ def expire_data_set():
     )
     funders = [rich_user(), rich_user()]
     for funder, amount in zip(funders, ["10.00", "15.25"], strict=True):
-        services.livestream_fund(user=funder, live_stream_id=late.pk, amount=Decimal(amount))
+        livestream_fund(user=funder, live_stream_id=late.pk, amount=Decimal(amount))
     # Funding is only taken before the start: move the start into the past afterwards.
     LiveStream.objects.filter(pk=late.pk).update(
         planned_start_date=now - grace - timedelta(minutes=5)
@@ -351,7 +351,7 @@ def rentable(**fields) -> LiveStream:
 def rent(stream, *, window_closed: bool) -> User:
     """A user rents the replay; with `window_closed`, its 24 h ran out a minute ago."""
     renter = rich_user()
-    services.replay_rent(user=renter, live_stream_id=stream.pk)
+    replay_rent(user=renter, live_stream_id=stream.pk)
     if window_closed:
         ended = timezone.now() - timedelta(minutes=1)
         ReplayAccess.objects.filter(live_stream=stream, user=renter).update(
@@ -539,16 +539,16 @@ def test_grant_credits_dry_run_changes_nothing():
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("abc", "AMOUNT must be a number"),
-        ("1,50", "AMOUNT must be a number"),
-        ("", "AMOUNT must be a number"),
-        ("0", "non-zero number with at most 2 decimals"),
-        ("0.00", "non-zero number with at most 2 decimals"),
-        ("1.234", "non-zero number with at most 2 decimals"),
-        ("NaN", "non-zero number with at most 2 decimals"),
-        ("Infinity", "non-zero number with at most 2 decimals"),
-        ("1e30", "AMOUNT must be at most"),
-        ("10000000000", "AMOUNT must be at most"),  # more than the ledger's column holds
+        ("abc", "amount: Must be a number"),
+        ("1,50", "amount: Must be a number"),
+        ("", "amount: Must be a number"),
+        ("0", "amount: Must be a non-zero number with at most 2 decimals"),
+        ("0.00", "amount: Must be a non-zero number with at most 2 decimals"),
+        ("1.234", "amount: Must be a non-zero number with at most 2 decimals"),
+        ("NaN", "amount: Must be a non-zero number with at most 2 decimals"),
+        ("Infinity", "amount: Must be a non-zero number with at most 2 decimals"),
+        ("1e30", "amount: Must be at most"),
+        ("10000000000", "amount: Must be at most"),  # more than the ledger's column holds
     ],
 )
 def test_grant_credits_refuses_a_bad_amount(amount, message):

@@ -27,8 +27,9 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from accounts.services import profile_photo_set
-from livestreams.models import LiveStream, LiveStreamStatus, MiniCrowdFunding
+from accounts.services.photos import profile_photo_set
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import LiveStream, MiniCrowdFunding
 from tests.api import OBJECT_ID_RE, TIMESTAMP_RE
 from tests.factories import LiveStreamFactory, UserFactory
 

@@ -20,9 +20,10 @@ from django.utils import timezone
 from PIL import Image, PngImagePlugin
 from rest_framework_simplejwt.tokens import AccessToken
 
-from livestreams import services
-from livestreams.channels import new_channel_name
-from livestreams.models import Guest, LiveStream, LiveStreamStatus
+from livestreams.agora.channels import new_channel_name
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import Guest, LiveStream
+from livestreams.services import creation
 from tests.api import OBJECT_ID_RE, TIMESTAMP_RE, assert_envelope, assert_error
 from tests.factories import LiveStreamFactory, UserFactory
 
@@ -940,7 +941,7 @@ def test_two_creators_same_title_at_once_get_different_channel_names(client_for,
             seen.append(name)
         return name
 
-    monkeypatch.setattr(services, "new_channel_name", same_first_name)
+    monkeypatch.setattr(creation, "new_channel_name", same_first_name)
     clients = [client_for(UserFactory()), client_for(UserFactory())]
 
     responses = _run_together(

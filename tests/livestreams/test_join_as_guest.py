@@ -10,16 +10,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from allmine.ids import new_object_id
-from allmine.timestamps import format_timestamp
-from livestreams.models import (
-    BanAction,
-    Guest,
-    LiveStream,
-    LiveStreamBan,
-    LiveStreamStatus,
-    LiveStreamType,
-)
+from allmine.core.ids import new_object_id
+from allmine.core.timestamps import format_timestamp
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import BanAction, Guest, LiveStream, LiveStreamBan, LiveStreamType
 from tests import agora_tokens
 from tests.agora_tokens import PUBLISHER_PRIVILEGES, RTM_LOGIN
 from tests.api import TIMESTAMP_RE, assert_envelope, assert_error

@@ -11,19 +11,20 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
-from accounts.services import credits_grant
-from allmine.models import AuditEntry
-from allmine.timestamps import format_timestamp
-from livestreams import services
+from accounts.services.credits import credits_grant
+from allmine.core.models import AuditEntry
+from allmine.core.timestamps import format_timestamp
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     Contribution,
     ContributionStatus,
     Guest,
     LiveStream,
-    LiveStreamStatus,
     LiveStreamType,
     Participant,
 )
+from livestreams.services.jobs import livestream_expire
+from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope, assert_error
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
 
@@ -87,7 +88,7 @@ def funded(stream, amount=Decimal("25.00")) -> User:
     """A user with 100 credits who funds `stream` with `amount`."""
     funder = UserFactory()
     credits_grant(user=funder, amount=Decimal("100.00"), reason="test credits")
-    services.livestream_fund(user=funder, live_stream_id=stream.pk, amount=amount)
+    livestream_fund(user=funder, live_stream_id=stream.pk, amount=amount)
     return funder
 
 
@@ -329,7 +330,7 @@ def test_expiry_leaves_every_other_status_alone(status):
 
     assert "Expired 0 stream(s)" in out.getvalue()
     assert snapshot(stream) == before
-    assert services.livestream_expire(live_stream_id=stream.pk) is False
+    assert livestream_expire(live_stream_id=stream.pk) is False
     assert snapshot(stream) == before
 
 

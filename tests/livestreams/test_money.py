@@ -11,13 +11,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
     Contribution,
     ContributionStatus,
     LiveStream,
     LiveStreamBan,
-    LiveStreamStatus,
     LiveStreamType,
     Participant,
     ReplayAccess,

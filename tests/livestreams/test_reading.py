@@ -11,21 +11,23 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services import credits_grant
-from allmine.ids import new_object_id
-from allmine.timestamps import format_timestamp
-from livestreams import services
+from accounts.services.credits import credits_grant
+from allmine.core.ids import new_object_id
+from allmine.core.timestamps import format_timestamp
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     Contribution,
     ContributionStatus,
     Guest,
     LiveStream,
-    LiveStreamStatus,
     LiveStreamType,
     MiniCrowdFunding,
     Participant,
     ReplayAccess,
 )
+from livestreams.services.broadcasting import livestream_join_as_creator
+from livestreams.services.moderation import livestream_cancel, livestream_remove
+from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope, assert_error
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
 
@@ -602,7 +604,7 @@ def scheduled_with_goal(title: str, *, starts_in_hours: int, **kwargs) -> LiveSt
 
 
 def fund(user, stream, amount: str = "5.00") -> None:
-    services.livestream_fund(user=user, live_stream_id=stream.pk, amount=Decimal(amount))
+    livestream_fund(user=user, live_stream_id=stream.pk, amount=Decimal(amount))
 
 
 @pytest.mark.django_db
@@ -620,9 +622,9 @@ def test_funded_lists_the_scheduled_streams_the_caller_funded(client_for):
         fund(backer, stream)
     fund(other, theirs)
     fund(other, sooner)
-    services.livestream_cancel(actor=cancelled.creator, live_stream_id=cancelled.pk)
-    services.livestream_join_as_creator(user=started.creator, live_stream_id=started.pk)
-    services.livestream_remove(actor=removed.creator, live_stream_id=removed.pk)
+    livestream_cancel(actor=cancelled.creator, live_stream_id=cancelled.pk)
+    livestream_join_as_creator(user=started.creator, live_stream_id=started.pk)
+    livestream_remove(actor=removed.creator, live_stream_id=removed.pk)
     # A contribution given back while the stream is still scheduled no longer counts.
     Contribution.objects.filter(live_stream=refunded).update(status=ContributionStatus.REFUNDED)
 

@@ -10,9 +10,9 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from accounts.models import CreditTransaction
-from accounts.services import credits_grant
-from livestreams import services
+from accounts.services.credits import credits_grant
 from livestreams.models import Contribution, LiveStream, Participant
+from livestreams.services import audience, broadcasting, creation, moderation, money
 from tests.api import assert_error
 from tests.factories import LiveStreamFactory, UserFactory
 
@@ -22,7 +22,8 @@ def failing_response_reads(monkeypatch):
     def fail(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "prepare_for_viewer", fail)
+    for module in (audience, broadcasting, creation, moderation, money):
+        monkeypatch.setattr(module, "prepare_for_viewer", fail)
 
 
 def _funded_user(amount="50"):

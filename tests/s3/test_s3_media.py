@@ -24,8 +24,9 @@ from PIL import Image
 from storages.backends.s3 import S3Storage
 
 from accounts.models import ProfilePhoto
-from livestreams import services as stream_services
-from livestreams.models import LiveStream, LiveStreamStatus
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import LiveStream
+from livestreams.services import creation, moderation
 from tests.api import assert_envelope, assert_error
 from tests.factories import UserFactory
 from tests.s3.conftest import BUCKET, CDN_DOMAIN, REGION, S3Media
@@ -142,7 +143,7 @@ import django
 django.setup()
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from allmine.media import media_url
+from allmine.core.media import media_url
 name = default_storage.save("env-check/hello.txt", ContentFile(b"hello from the env"))
 backend = type(default_storage._wrapped).__name__
 print(json.dumps({"name": name, "url": media_url(name), "backend": backend}))
@@ -416,7 +417,7 @@ def test_a_restored_stream_shows_the_default_thumbnail(
     data = assert_envelope(create_stream(client, thumbnail=jpeg_upload()), 201)
     with django_capture_on_commit_callbacks(execute=True):
         assert_envelope(client_for(moderator).delete(f"/api/v1/live-stream/{data['id']}"), 200)
-    stream_services.livestream_restore(actor=moderator, live_stream_id=data["id"], reason="ok")
+    moderation.livestream_restore(actor=moderator, live_stream_id=data["id"], reason="ok")
 
     detail = assert_envelope(client.get(f"/api/v1/live-stream/{data['id']}"), 200)
     assert detail["thumbnailUrl"].endswith(DEFAULT_THUMBNAIL)
@@ -455,7 +456,7 @@ def test_a_failure_after_the_upload_leaves_no_object(s3_storage, user, client_fo
     def database_down(stream):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(stream_services, "_insert_with_unique_channel_name", database_down)
+    monkeypatch.setattr(creation, "_insert_with_unique_channel_name", database_down)
     response = create_stream(client_for(user), thumbnail=jpeg_upload())
     assert_error(response, 503)
     assert not LiveStream.objects.exists()

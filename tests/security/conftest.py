@@ -11,15 +11,15 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, User
-from accounts.services import credits_grant
-from allmine.models import AuditEntry
+from accounts.services.credits import credits_grant
+from allmine.core.models import AuditEntry
+from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
     Contribution,
     Guest,
     LiveStream,
     LiveStreamBan,
-    LiveStreamStatus,
     LiveStreamType,
     Participant,
     ReplayAccess,

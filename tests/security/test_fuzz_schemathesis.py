@@ -35,7 +35,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from livestreams.models import LiveStream, LiveStreamStatus
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import LiveStream
 from tests.security.conftest import access_token, build_world
 
 MIN_REQUESTS = 1000

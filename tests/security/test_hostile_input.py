@@ -33,13 +33,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import CreditTransaction, User
-from livestreams.models import (
-    AgoraNotice,
-    Contribution,
-    LiveStream,
-    LiveStreamBan,
-    LiveStreamStatus,
-)
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import AgoraNotice, Contribution, LiveStream, LiveStreamBan
 from tests.api import assert_envelope, assert_error
 from tests.factories import DEFAULT_PASSWORD
 from tests.security.conftest import snapshot

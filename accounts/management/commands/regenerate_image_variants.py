@@ -4,9 +4,9 @@ from django.core.files.storage import default_storage
 from django.core.management.base import CommandError
 
 from accounts.models import ProfilePhoto
-from accounts.services import profile_photo_regenerate_variants, profile_photo_variant_plan
-from allmine.exceptions import ValidationFailed
-from allmine.management import StaffCommand
+from accounts.services.photos import profile_photo_regenerate_variants, profile_photo_variant_plan
+from allmine.core.commands import StaffCommand
+from allmine.core.errors import ValidationFailed
 
 STORAGE_ERRORS = (BotoCoreError, ClientError, OSError)
 

@@ -1,9 +1,9 @@
 from django.utils import timezone
 
-from allmine.management import StaffCommand
+from allmine.core.commands import StaffCommand
+from livestreams.lifecycle import overdue_filter
 from livestreams.models import LiveStream
-from livestreams.selectors import overdue_streams_filter
-from livestreams.services import livestream_end_overdue
+from livestreams.services.jobs import livestream_end_overdue
 
 
 class Command(StaffCommand):
@@ -15,7 +15,7 @@ class Command(StaffCommand):
     def run(self, *, dry_run: bool, **options) -> str:
         now = timezone.now()
         candidates = list(
-            LiveStream.objects.filter(overdue_streams_filter(now))
+            LiveStream.objects.filter(overdue_filter(now))
             .order_by("started_at")
             .values_list("pk", "title")
         )

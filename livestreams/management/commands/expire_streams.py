@@ -1,9 +1,9 @@
 from django.utils import timezone
 
-from allmine.management import StaffCommand
+from allmine.core.commands import StaffCommand
+from livestreams.lifecycle import expirable_filter
 from livestreams.models import LiveStream
-from livestreams.selectors import expirable_streams_filter
-from livestreams.services import livestream_expire
+from livestreams.services.jobs import livestream_expire
 
 
 class Command(StaffCommand):
@@ -15,7 +15,7 @@ class Command(StaffCommand):
     def run(self, *, dry_run: bool, **options) -> str:
         now = timezone.now()
         candidates = list(
-            LiveStream.objects.filter(expirable_streams_filter(now))
+            LiveStream.objects.filter(expirable_filter(now))
             .order_by("planned_start_date")
             .values_list("pk", "title")
         )

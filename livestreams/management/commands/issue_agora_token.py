@@ -3,9 +3,10 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from allmine.exceptions import ApiError
-from allmine.ids import is_object_id
-from livestreams.services import livestream_renew_token
+from allmine.core.errors import ApiError
+from allmine.core.ids import is_object_id
+from livestreams.api.serializers import CredentialsSerializer
+from livestreams.services.audience import livestream_renew_token
 
 
 class Command(BaseCommand):
@@ -32,4 +33,4 @@ class Command(BaseCommand):
             credentials = livestream_renew_token(user=found, live_stream_id=stream)
         except ApiError as exc:
             raise CommandError("; ".join(exc.details) or type(exc).__name__) from None
-        self.stdout.write(json.dumps(credentials, indent=2))
+        self.stdout.write(json.dumps(CredentialsSerializer(credentials).data, indent=2))

@@ -1,7 +1,8 @@
 from django.utils import timezone
 
-from allmine.management import StaffCommand
-from livestreams import agora_rest
+from allmine.core.commands import StaffCommand
+from livestreams.agora.kicks import FAILED, MAX_ATTEMPTS, SENT, SKIPPED, kick_send, kicks_due
+from livestreams.agora.rest import is_configured
 from livestreams.models import AgoraKick, AgoraKickStatus
 
 
@@ -14,13 +15,11 @@ class Command(StaffCommand):
     def run(self, *, dry_run: bool, **options) -> str:
         now = timezone.now()
         given_up = AgoraKick.objects.filter(
-            status=AgoraKickStatus.FAILED, attempts__gte=agora_rest.MAX_ATTEMPTS
+            status=AgoraKickStatus.FAILED, attempts__gte=MAX_ATTEMPTS
         ).count()
-        due = list(
-            agora_rest.kicks_due(now).values_list("pk", "reason", "channel_name", "uid", "attempts")
-        )
-        tail = f"{given_up} given up after {agora_rest.MAX_ATTEMPTS} attempts."
-        if not agora_rest.is_configured():
+        due = list(kicks_due(now).values_list("pk", "reason", "channel_name", "uid", "attempts"))
+        tail = f"{given_up} given up after {MAX_ATTEMPTS} attempts."
+        if not is_configured():
             return (
                 "The Agora REST API is not configured (AGORA_CUSTOMER_KEY, "
                 f"AGORA_CUSTOMER_SECRET): nothing sent; {len(due)} kick(s) waiting; {tail}"
@@ -33,11 +32,11 @@ class Command(StaffCommand):
                     f"{attempts} attempt(s) so far"
                 )
             return f"{len(due)} kick(s) would be sent; {tail}"
-        results = {agora_rest.SENT: 0, agora_rest.FAILED: 0, agora_rest.SKIPPED: 0}
+        results = {SENT: 0, FAILED: 0, SKIPPED: 0}
         for pk, *_rest in self.progress(due, what="kicks"):
-            results[agora_rest.kick_send(pk)] += 1
+            results[kick_send(pk)] += 1
         return (
-            f"Sent {results[agora_rest.SENT]} kick(s); {results[agora_rest.FAILED]} failed "
-            f"again (retried later); {results[agora_rest.SKIPPED]} skipped (done or in "
+            f"Sent {results[SENT]} kick(s); {results[FAILED]} failed "
+            f"again (retried later); {results[SKIPPED]} skipped (done or in "
             f"progress elsewhere); {tail}"
         )

@@ -4,8 +4,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus
-from accounts.services import credit_settle
-from allmine.management import StaffCommand
+from accounts.services.credits import credit_settle
+from allmine.core.commands import StaffCommand
 
 
 class Command(StaffCommand):

@@ -1,0 +1,85 @@
+import logging
+
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import connection
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from allmine.core.errors import ServiceUnavailable
+
+logger = logging.getLogger("allmine.health")
+PROBE_STATES = ["ok", "unavailable"]
+
+
+@extend_schema(exclude=True)
+class UnknownApiUrlView(APIView):
+    """Answers every unknown URL under /api/ with a 404 envelope, whatever the method."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def _not_found(self, request, *args, **kwargs):
+        raise NotFound("No API endpoint has this URL.")
+
+    get = post = put = patch = delete = head = options = _not_found
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok"])
+    database = serializers.ChoiceField(choices=["ok"])
+    cache = serializers.ChoiceField(choices=PROBE_STATES)
+    storage = serializers.ChoiceField(choices=PROBE_STATES)
+
+
+class HealthView(APIView):
+    """For load balancers and uptime checks: 200 while the database answers (the
+    cache and the object store are reported, not required); 503 without it."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Health",
+        responses={
+            200: HealthSerializer,
+            503: OpenApiResponse(description="The database does not answer."),
+        },
+    )
+    def get(self, request):
+        checks = {
+            "database": _probe(_database_ok),
+            "cache": _probe(_cache_ok),
+            "storage": _probe(_storage_ok),
+        }
+        if checks["database"] != "ok":
+            raise ServiceUnavailable("The database is unavailable.")
+        return Response(HealthSerializer({"status": "ok", **checks}).data)
+
+
+def _probe(check) -> str:
+    try:
+        check()
+    except Exception:
+        logger.warning("Health probe %s failed", check.__name__, exc_info=True)
+        return "unavailable"
+    return "ok"
+
+
+def _database_ok() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache_ok() -> None:
+    cache.set("health-probe", "1", timeout=10)
+    if cache.get("health-probe") != "1":
+        raise RuntimeError("the cache did not keep a value")
+
+
+def _storage_ok() -> None:
+    default_storage.exists("health-probe")

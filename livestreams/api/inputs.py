@@ -1,0 +1,145 @@
+"""What the live-stream API accepts: one input serializer per body or query;
+anything a client sends beyond these fields is ignored."""
+
+import json
+
+from django.conf import settings
+from rest_framework import serializers
+
+from allmine.core.fields import (
+    MoneyField,
+    ObjectIdInputField,
+    TimestampField,
+    no_control_characters,
+)
+from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import BanAction, LiveStreamType
+
+
+class GuestIdsField(serializers.ListField):
+    """`guests` as a JSON array, a JSON array string (multipart), or a repeated field."""
+
+    child = ObjectIdInputField()
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", ObjectIdInputField())
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = [data]
+        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], str):
+            text = data[0].strip()
+            if text == "":
+                data = []
+            elif text.startswith("["):
+                try:
+                    data = json.loads(text)
+                except (ValueError, RecursionError):
+                    self.fail("not_a_list", input_type="malformed JSON")
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class NullableChoiceField(serializers.ChoiceField):
+    def validate_empty_values(self, data):
+        if data == "" and self.allow_null:
+            return (True, None)
+        return super().validate_empty_values(data)
+
+
+class LiveStreamCreateInputSerializer(serializers.Serializer):
+    """What a client may send to create a stream; anything else is ignored."""
+
+    title = serializers.CharField(max_length=100, validators=[no_control_characters])
+    liveStreamType = serializers.ChoiceField(
+        source="live_stream_type", choices=LiveStreamType.values, default=LiveStreamType.SOLO
+    )
+    guests = GuestIdsField(required=False, default=list)
+    # Checked by decoding it in the service (allmine.core.images), not by its name.
+    thumbnail = serializers.FileField(
+        required=False, allow_null=True, allow_empty_file=True, max_length=255
+    )
+    price = MoneyField(required=False, allow_null=True)
+    interest = NullableChoiceField(
+        choices=settings.LIVESTREAM_INTERESTS, required=False, allow_null=True
+    )
+    durationGoal = serializers.IntegerField(
+        source="duration_goal", required=False, allow_null=True, min_value=1, max_value=24 * 60
+    )
+    motivation = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=1000,
+        validators=[no_control_characters],
+    )
+    plannedStartDate = TimestampField(source="planned_start_date", required=False, allow_null=True)
+    plannedEndDate = TimestampField(source="planned_end_date", required=False, allow_null=True)
+    fundingGoal = MoneyField(source="funding_goal", required=False, allow_null=True)
+    recording = serializers.BooleanField(required=False, default=False)
+    isActiveReplayOnCreatorProfile = serializers.BooleanField(
+        source="is_active_replay_on_creator_profile", required=False, allow_null=True
+    )
+    replayCreditPrice = MoneyField(source="replay_credit_price", required=False, allow_null=True)
+
+
+class LiveStreamIdInputSerializer(serializers.Serializer):
+    liveStreamId = ObjectIdInputField(source="live_stream_id")
+
+
+class AudienceJoinInputSerializer(LiveStreamIdInputSerializer):
+    deviceType = serializers.CharField(
+        source="device_type", required=False, allow_blank=True, max_length=32
+    )
+    deviceModel = serializers.CharField(
+        source="device_model", required=False, allow_blank=True, max_length=100
+    )
+    osVersion = serializers.CharField(
+        source="os_version", required=False, allow_blank=True, max_length=50
+    )
+    appVersion = serializers.CharField(
+        source="app_version", required=False, allow_blank=True, max_length=50
+    )
+    country = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class StreamListFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=LiveStreamStatus.values, required=False)
+    interest = serializers.ChoiceField(choices=settings.LIVESTREAM_INTERESTS, required=False)
+    creator = ObjectIdInputField(required=False)
+
+
+class FundInputSerializer(serializers.Serializer):
+    amount = MoneyField()
+
+
+class ReplaySettingsInputSerializer(serializers.Serializer):
+    isActiveReplayOnCreatorProfile = serializers.BooleanField(
+        source="is_active_replay_on_creator_profile", required=False, allow_null=True
+    )
+    replayCreditPrice = MoneyField(source="replay_credit_price", required=False, allow_null=True)
+
+
+class BanCreateInputSerializer(serializers.Serializer):
+    liveStreamId = ObjectIdInputField(source="live_stream_id")
+    targetUserId = ObjectIdInputField(source="target_user_id")
+    actionType = serializers.ChoiceField(source="action_type", choices=BanAction.values)
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        default="",
+        validators=[no_control_characters],
+    )
+
+
+class BanListFilterSerializer(serializers.Serializer):
+    liveStreamId = ObjectIdInputField(source="live_stream_id")
+
+
+class LiveStreamCreateJsonInputSerializer(LiveStreamCreateInputSerializer):
+    """The create body as JSON: the same fields, without the thumbnail file."""
+
+    thumbnail = None

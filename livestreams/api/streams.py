@@ -1,0 +1,156 @@
+"""Creating and reading streams: create, the lists, a stream, its viewer count,
+the caller's replay access, and deleting it."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from allmine.core.images import process_uploaded_image
+from allmine.core.pagination import PageQuerySerializer
+from allmine.core.throttling import CreateThrottle
+from livestreams.api.common import path_id, stream_page, valid
+from livestreams.api.inputs import (
+    LiveStreamCreateInputSerializer,
+    LiveStreamCreateJsonInputSerializer,
+    StreamListFilterSerializer,
+)
+from livestreams.api.serializers import (
+    LiveStreamDeletedSerializer,
+    LiveStreamPageSerializer,
+    LiveStreamSerializer,
+    ReplayAccessSerializer,
+    ViewerCountSerializer,
+)
+from livestreams.selectors.streams import (
+    stream_visible,
+    streams_filtered,
+    streams_funded_by,
+    streams_rented_by,
+    viewer_count,
+)
+from livestreams.selectors.viewing import prepare_for_viewer
+from livestreams.services.creation import livestream_create
+from livestreams.services.moderation import livestream_remove
+
+
+class LiveStreamCreateView(APIView):
+    throttle_classes = [CreateThrottle]
+
+    @extend_schema(
+        summary="Create a live stream",
+        description=(
+            "Creates a stream owned by the caller and returns it (`role` host). "
+            "Multipart (with an optional `thumbnail` image file) or JSON. Without a "
+            "thumbnail the default one is used; with a `price` above 0 the stream is "
+            "paid, else free. `guests` is a JSON array string or the field repeated.\n\n"
+            "Canlı yayın kaydını döner. Thumbnail dosyası opsiyoneldir, gönderilmezse "
+            "varsayılan thumbnail kullanılır. Price varsa yayın ücretli, yoksa ücretsiz olur."
+        ),
+        request={
+            "multipart/form-data": LiveStreamCreateInputSerializer,
+            "application/json": LiveStreamCreateJsonInputSerializer,
+        },
+        responses={
+            201: LiveStreamSerializer,
+            409: OpenApiResponse(
+                description="The caller already has a stream that is preparing or active."
+            ),
+        },
+    )
+    def post(self, request):
+        data = valid(LiveStreamCreateInputSerializer, request.data)
+        upload = data.pop("thumbnail", None)
+        thumbnail = process_uploaded_image(upload, "thumbnail") if upload is not None else None
+        stream = livestream_create(creator=request.user, thumbnail=thumbnail, **data)
+        return Response(LiveStreamSerializer(stream).data, status=status.HTTP_201_CREATED)
+
+
+class LiveStreamListView(APIView):
+    @extend_schema(
+        summary="List live streams",
+        description="Streams, newest first, filtered by status, interest or creator.",
+        parameters=[StreamListFilterSerializer, PageQuerySerializer],
+        responses={200: LiveStreamPageSerializer},
+    )
+    def get(self, request):
+        filters = valid(StreamListFilterSerializer, request.query_params)
+        return stream_page(request, streams_filtered(**filters))
+
+
+class FundedStreamsView(APIView):
+    @extend_schema(
+        summary="Streams I funded",
+        description="Scheduled streams the caller has funded, soonest first.",
+        parameters=[PageQuerySerializer],
+        responses={200: LiveStreamPageSerializer},
+    )
+    def get(self, request):
+        return stream_page(request, streams_funded_by(request.user))
+
+
+class MyReplayRentalsView(APIView):
+    @extend_schema(
+        summary="My replay rentals",
+        description="Streams whose replay the caller has rented, latest rental first.",
+        parameters=[PageQuerySerializer],
+        responses={200: LiveStreamPageSerializer},
+    )
+    def get(self, request):
+        return stream_page(request, streams_rented_by(request.user))
+
+
+class LiveStreamDetailView(APIView):
+    @extend_schema(
+        operation_id="liveStreamRetrieve",
+        summary="A live stream",
+        responses={200: LiveStreamSerializer},
+    )
+    def get(self, request, live_stream_id):
+        stream = stream_visible(path_id(live_stream_id))
+        prepare_for_viewer([stream], request.user, timezone.now())
+        return Response(LiveStreamSerializer(stream).data)
+
+    @extend_schema(
+        operation_id="liveStreamDelete",
+        summary="Delete a live stream",
+        description=(
+            "Removes the stream (a soft delete); funding of a stream that has not started is "
+            "refunded. Its creator or a moderator."
+        ),
+        responses={
+            200: LiveStreamDeletedSerializer,
+            403: OpenApiResponse(description="Only the creator or a moderator."),
+            409: OpenApiResponse(
+                description="An active stream cannot be deleted by its creator; end it first."
+            ),
+        },
+    )
+    def delete(self, request, live_stream_id):
+        livestream_remove(actor=request.user, live_stream_id=path_id(live_stream_id))
+        return Response(LiveStreamDeletedSerializer({"id": live_stream_id, "deleted": True}).data)
+
+
+class ViewerCountView(APIView):
+    @extend_schema(
+        summary="Viewer count",
+        description="How many audience members are watching now.",
+        responses={200: ViewerCountSerializer},
+    )
+    def get(self, request, live_stream_id):
+        stream = stream_visible(path_id(live_stream_id))
+        counted = {"stream_id": stream.pk, "viewer_count": viewer_count(stream)}
+        return Response(ViewerCountSerializer(counted).data)
+
+
+class ReplayStatusView(APIView):
+    @extend_schema(
+        summary="My replay access",
+        description="The caller's replay access to this stream.",
+        responses={200: ReplayAccessSerializer},
+    )
+    def get(self, request, live_stream_id):
+        stream = stream_visible(path_id(live_stream_id))
+        prepare_for_viewer([stream], request.user, timezone.now())
+        return Response(ReplayAccessSerializer(stream.viewer_replay).data)

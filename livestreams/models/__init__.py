@@ -1,0 +1,42 @@
+"""The live-stream domain's tables, one module per concern."""
+
+from livestreams.models.agora import (
+    AgoraClientSequence,
+    AgoraKick,
+    AgoraKickReason,
+    AgoraKickStatus,
+    AgoraNotice,
+    AgoraNoticeOutcome,
+)
+from livestreams.models.audience import Participant
+from livestreams.models.bans import BanAction, LiveStreamBan
+from livestreams.models.money import Contribution, ContributionStatus, ReplayAccess
+from livestreams.models.streams import (
+    MONEY,
+    Guest,
+    LiveStream,
+    LiveStreamType,
+    MiniCrowdFunding,
+    MiniCrowdFundingStatus,
+)
+
+__all__ = [
+    "MONEY",
+    "AgoraClientSequence",
+    "AgoraKick",
+    "AgoraKickReason",
+    "AgoraKickStatus",
+    "AgoraNotice",
+    "AgoraNoticeOutcome",
+    "BanAction",
+    "Contribution",
+    "ContributionStatus",
+    "Guest",
+    "LiveStream",
+    "LiveStreamBan",
+    "LiveStreamType",
+    "MiniCrowdFunding",
+    "MiniCrowdFundingStatus",
+    "Participant",
+    "ReplayAccess",
+]

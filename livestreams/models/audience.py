@@ -1,0 +1,69 @@
+"""The audience of a stream."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from allmine.core.ids import ObjectIdField
+from livestreams.models.streams import LiveStream
+
+
+class Participant(models.Model):
+    """An audience member of a stream: one row per user and stream, whatever the
+    number of times they join; holds their presence, watch time and device."""
+
+    id = ObjectIdField()
+    live_stream = models.ForeignKey(
+        LiveStream, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    is_present = models.BooleanField(_("watching now"), default=True)
+    first_joined_at = models.DateTimeField(_("first joined at"), default=timezone.now)
+    last_joined_at = models.DateTimeField(_("last joined at"), default=timezone.now)
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+    watch_seconds = models.PositiveIntegerField(_("watch time (s)"), default=0)
+    join_count = models.PositiveIntegerField(_("joins"), default=1)
+    # The stream_charge paid for a paid stream (once per user and stream).
+    charge = models.OneToOneField(
+        "accounts.CreditTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    device_type = models.CharField(_("device type"), max_length=32, blank=True)
+    device_model = models.CharField(_("device model"), max_length=100, blank=True)
+    os_version = models.CharField(_("OS version"), max_length=50, blank=True)
+    app_version = models.CharField(_("app version"), max_length=50, blank=True)
+    country = models.CharField(_("country"), max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["live_stream", "user"], name="participant_once_per_stream"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["live_stream", "is_present"], name="participant_stream_present"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} watches {self.live_stream_id}"
+
+    LEAVE_FIELDS = ("watch_seconds", "is_present", "left_at")
+
+    def mark_left(self, when) -> bool:
+        """Leave at `when`, adding the time since the last join to the watch time
+        (not saved). False if the participant was not present."""
+        if not self.is_present:
+            return False
+        self.watch_seconds += max(0, int((when - self.last_joined_at).total_seconds()))
+        self.is_present = False
+        self.left_at = max(when, self.last_joined_at)
+        return True

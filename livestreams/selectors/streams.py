@@ -1,0 +1,95 @@
+"""Which streams: the querysets behind the API's lists and lookups."""
+
+from django.db.models import Exists, OuterRef
+
+from allmine.core.errors import NotFound
+from livestreams.lifecycle import FUNDABLE_STATUSES
+from livestreams.models import (
+    BanAction,
+    Contribution,
+    ContributionStatus,
+    Guest,
+    LiveStream,
+    LiveStreamBan,
+    Participant,
+)
+
+
+def streams_with_creator():
+    return LiveStream.objects.select_related("creator__profile_photo")
+
+
+def streams_for_user(user):
+    """Streams with what the join paths need to know about `user`, in the same
+    query: `viewer_is_guest`, `viewer_is_blocked` (an in-force BLOCK ban) and
+    `viewer_is_participant`."""
+    here = OuterRef("pk")
+    return streams_with_creator().annotate(
+        viewer_is_guest=Exists(Guest.objects.filter(live_stream=here, user=user)),
+        viewer_is_blocked=Exists(
+            LiveStreamBan.objects.in_force().filter(
+                live_stream=here, user=user, action_type=BanAction.BLOCK
+            )
+        ),
+        viewer_is_participant=Exists(Participant.objects.filter(live_stream=here, user=user)),
+    )
+
+
+def stream_visible(stream_id: str) -> LiveStream:
+    stream = streams_with_creator().visible().filter(pk=stream_id).first()
+    if stream is None:
+        raise NotFound("No live stream has this id.")
+    return stream
+
+
+def streams_filtered(
+    *, status: str | None = None, interest: str | None = None, creator: str | None = None
+):
+    streams = streams_with_creator().visible().order_by("-created_at", "-pk")
+    if status:
+        streams = streams.filter(status=status)
+    if interest:
+        streams = streams.filter(interest=interest)
+    if creator:
+        streams = streams.filter(creator_id=creator)
+    return streams
+
+
+def streams_funded_by(user):
+    """Scheduled streams the user has funded (and not been refunded)."""
+    funded = Contribution.objects.filter(
+        live_stream=OuterRef("pk"), user=user, status=ContributionStatus.COMPLETED
+    )
+    return (
+        streams_with_creator()
+        .visible()
+        .filter(Exists(funded), status__in=FUNDABLE_STATUSES)
+        .order_by("planned_start_date", "pk")
+    )
+
+
+def streams_rented_by(user):
+    """Streams whose replay the user has rented, latest rental first."""
+    return (
+        streams_with_creator()
+        .visible()
+        .filter(replay_accesses__user=user)
+        .order_by("-replay_accesses__rented_at", "-pk")
+    )
+
+
+def viewer_count(stream: LiveStream) -> int:
+    return Participant.objects.filter(live_stream=stream, is_present=True).count()
+
+
+def user_is_blocked(*, user, stream: LiveStream) -> bool:
+    return (
+        LiveStreamBan.objects.in_force()
+        .filter(live_stream=stream, user=user, action_type=BanAction.BLOCK)
+        .exists()
+    )
+
+
+def bans_in_force(stream: LiveStream):
+    """The stream's bans not lifted, newest first."""
+    return LiveStreamBan.objects.in_force().filter(live_stream=stream).order_by("-created_at")

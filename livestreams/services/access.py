@@ -1,0 +1,79 @@
+"""Loading a stream for a caller, and the checks every service shares."""
+
+from decimal import Decimal
+
+from django.conf import settings
+
+from allmine.core.errors import InsufficientPermissions, NotFound, ValidationFailed
+from livestreams.lifecycle import Actor
+from livestreams.models import LiveStream
+from livestreams.selectors.streams import streams_for_user
+
+
+def validate_price(field: str, value: Decimal | None, *, maximum: Decimal | None = None) -> None:
+    """A price or credit amount: not negative, at most 2 decimals, within the maximum."""
+    if value is None:
+        return
+    maximum = settings.LIVESTREAM_MAX_PRICE if maximum is None else maximum
+    if value < 0:
+        raise ValidationFailed.field(field, "Must not be negative.")
+    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
+        raise ValidationFailed.field(field, "Use at most 2 decimals.")
+    if value > maximum:
+        raise ValidationFailed.field(field, f"Must be at most {maximum}.")
+
+
+def refuse_blocked(stream: LiveStream) -> None:
+    """The one place the join and renew paths refuse a user banned (BLOCK) from a
+    stream, on a stream loaded through `selectors.streams_for_user`."""
+    if stream.viewer_is_blocked:
+        raise InsufficientPermissions("You are banned from this live stream.")
+
+
+def is_moderator(user) -> bool:
+    """Moderators hold `livestreams.moderate_livestream` (superusers hold everything)."""
+    return user.is_active and user.has_perm("livestreams.moderate_livestream")
+
+
+def stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
+    """The stream, not removed, with what the join paths know of `user`
+    (`selectors.streams.streams_for_user`); locked with `lock`. 404 if none."""
+    streams = streams_for_user(user).visible()
+    if lock:
+        streams = streams.select_for_update(of=("self",))
+    stream = streams.filter(pk=live_stream_id).first()
+    if stream is None:
+        raise NotFound("No live stream has this id.")
+    return stream
+
+
+def stream_to_manage(actor, live_stream_id: str, *, guests_may: bool = False) -> LiveStream:
+    """The stream, locked, if `actor` is its creator or a moderator (or, with
+    `guests_may`, one of its invited guests)."""
+    stream = stream_for(actor, live_stream_id, lock=True)
+    ensure_can_manage(actor, stream, guests_may=guests_may)
+    return stream
+
+
+def ensure_can_manage(actor, stream: LiveStream, *, guests_may: bool = False) -> None:
+    """The creator and the moderators manage a stream (and, where `guests_may`,
+    its invited guests: a stream from `streams_for_user`)."""
+    if stream.creator_id == actor.pk or is_moderator(actor):
+        return
+    if guests_may and stream.viewer_is_guest:
+        return
+    raise InsufficientPermissions(
+        "Only the creator of this live stream or a moderator can do this."
+    )
+
+
+def actor_in(stream: LiveStream, user) -> Actor | None:
+    """Who `user` is to `stream` for the lifecycle's transitions (a stream from
+    `streams_for_user`): its creator, an invited guest, a moderator, or nobody."""
+    if stream.creator_id == user.pk:
+        return Actor.CREATOR
+    if getattr(stream, "viewer_is_guest", False):
+        return Actor.GUEST
+    if is_moderator(user):
+        return Actor.MODERATOR
+    return None

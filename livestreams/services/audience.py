@@ -1,0 +1,174 @@
+"""The audience: joining an active stream (paid once), renewing tokens, leaving."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import TransactionKind
+from accounts.services.credits import lock_users
+from allmine.core.errors import InsufficientPermissions
+from livestreams.agora import tokens
+from livestreams.agora.tokens import Credentials
+from livestreams.lifecycle import AccessType, Role, ensure_may_be_in_channel, ensure_may_join
+from livestreams.models import Guest, LiveStream, Participant
+from livestreams.selectors.viewing import prepare_for_viewer, role_in_stream
+from livestreams.services.access import refuse_blocked, stream_for
+from livestreams.services.money import charge_with_revenue, revenue_recipients
+from livestreams.services.results import JoinResult, LeaveResult
+
+
+def _client_details(device: dict, ip_address: str | None) -> dict:
+    fields = ("device_type", "device_model", "os_version", "app_version", "country")
+    details = {name: (device.get(name) or "")[:100] for name in fields}
+    details["ip_address"] = ip_address
+    return details
+
+
+def livestream_join_as_audience(
+    *, user, live_stream_id: str, device: dict | None = None, ip_address: str | None = None
+) -> JoinResult:
+    """An audience member joins an active stream. A paid stream charges its price
+    once per user and stream; joining again never charges again."""
+    for attempt in range(2):
+        try:
+            return _join_as_audience_once(
+                user=user, live_stream_id=live_stream_id, device=device or {}, ip_address=ip_address
+            )
+        except IntegrityError:
+            # The same user's concurrent first join won the race (the unique
+            # participant row); this attempt was rolled back, charge and all.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinResult:
+    now = timezone.now()
+    with transaction.atomic():
+        stream = stream_for(user, live_stream_id)
+        if stream.creator_id == user.pk or stream.viewer_is_guest:
+            raise InsufficientPermissions(
+                "Broadcasters join with join-as-creator or join-as-guest."
+            )
+        refuse_blocked(stream)
+        ensure_may_join(Role.AUDIENCE, stream.status)
+        details = _client_details(device, ip_address)
+        recipients = None
+        if stream.access_type == AccessType.PAID and not stream.viewer_is_participant:
+            # A first paid join: lock the payer (and payees) before reading the
+            # Participant row, so that this user's concurrent first joins are decided
+            # one at a time and the later ones see the row (and the charge) of the first.
+            recipients = revenue_recipients(stream)
+            lock_users([user.pk, *(uid for uid, _share in recipients)])
+        participant = None
+        if stream.viewer_is_participant or recipients is not None:
+            # A rejoin, or a first paid join re-checking under the user's lock. A
+            # first free join goes straight to the insert: a concurrent first join
+            # of the same user makes it fail on the unique row, and it is retried.
+            participant = (
+                Participant.objects.select_for_update()
+                .filter(live_stream=stream, user=user)
+                .first()
+            )
+        if participant is None:
+            charge = None
+            if stream.access_type == AccessType.PAID:
+                recipients = recipients or revenue_recipients(stream)
+                charge = charge_with_revenue(
+                    payer=user,
+                    stream=stream,
+                    price=stream.price,
+                    kinds=(TransactionKind.STREAM_CHARGE, TransactionKind.STREAM_REVENUE),
+                    recipients=recipients,
+                )
+            Participant.objects.create(
+                live_stream=stream,
+                user=user,
+                first_joined_at=now,
+                last_joined_at=now,
+                charge=charge,
+                **details,
+            )
+        else:
+            if participant.is_present:
+                participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
+            participant.is_present = True
+            participant.last_joined_at = now
+            participant.join_count += 1
+            changed = ["is_present", "last_joined_at", "join_count", "watch_seconds"]
+            for name, value in details.items():
+                if value:
+                    setattr(participant, name, value)
+                    changed.append(name)
+            participant.save(update_fields=changed)
+        stream.viewer_is_participant = True
+        credentials = tokens.issue_credentials(
+            channel_name=stream.channel_name, user=user, role=tokens.AUDIENCE, now=now
+        )
+        return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
+
+
+def _seconds_between(start, end) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def livestream_renew_token(*, user, live_stream_id: str) -> Credentials:
+    """Fresh credentials for the caller's current role, after every check of the
+    original join is made again."""
+    now = timezone.now()
+    stream = stream_for(user, live_stream_id)
+    role = role_in_stream(stream, user)
+    if role is None:
+        raise InsufficientPermissions("You have not joined this live stream.")
+    refuse_blocked(stream)
+    ensure_may_be_in_channel(role, stream.status)
+    return tokens.issue_credentials(
+        channel_name=stream.channel_name,
+        user=user,
+        role=tokens.AUDIENCE if role == Role.AUDIENCE else tokens.HOST,
+        now=now,
+    )
+
+
+def livestream_leave(*, user, live_stream_id: str) -> LeaveResult:
+    """Record that the caller left the channel (broadcaster state, watch time)."""
+    now = timezone.now()
+    with transaction.atomic():
+        stream = stream_for(user, live_stream_id)
+        role = role_in_stream(stream, user)
+        watch_seconds = None
+        if role == Role.HOST:
+            LiveStream.objects.filter(pk=stream.pk).update(host_present=False, updated_at=now)
+        elif role == Role.GUEST:
+            Guest.objects.filter(live_stream=stream, user=user).update(has_joined=False)
+        elif role == Role.AUDIENCE:
+            participant = (
+                Participant.objects.select_for_update().filter(live_stream=stream, user=user).get()
+            )
+            if participant.mark_left(now):
+                participant.save(update_fields=Participant.LEAVE_FIELDS)
+            watch_seconds = participant.watch_seconds
+        else:
+            raise InsufficientPermissions("You have not joined this live stream.")
+    return LeaveResult(live_stream_id=stream.pk, role=role, watch_seconds=watch_seconds)
+
+
+def participants_leave(present, when) -> None:
+    """Every participant in `present` (a queryset) leaves at `when`, in batches."""
+    batch = []
+    for participant in present.only("pk", "is_present", "last_joined_at", "watch_seconds").iterator(
+        chunk_size=2000
+    ):
+        if participant.mark_left(when):
+            batch.append(participant)
+        if len(batch) >= 2000:
+            Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
+            batch = []
+    if batch:
+        Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
+
+
+def audience_leaves(stream: LiveStream, now) -> None:
+    """Everyone still watching leaves with the stream (their watch time is kept),
+    and no broadcaster is in the channel any more."""
+    participants_leave(Participant.objects.filter(live_stream=stream, is_present=True), now)
+    Guest.objects.filter(live_stream=stream).update(has_joined=False)
