@@ -1,4 +1,5 @@
-"""Demo data for `make run`: users, a profile photo and streams in several states.
+"""Demo data for `make run`: users, a profile photo and streams in several states,
+made through the same services as the API.
 
 Idempotent: running it again finds what it made before and adds only what is
 missing. It refuses to run in production.
@@ -17,9 +18,12 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import ProfilePhoto, User
-from accounts.services import profile_photo_set
-from livestreams.models import LiveStream, LiveStreamStatus, LiveStreamType
-from livestreams.services import livestream_create
+from accounts.services.photos import profile_photo_set
+from livestreams.models import LiveStream, LiveStreamType
+from livestreams.services.broadcasting import livestream_join_as_creator
+from livestreams.services.creation import livestream_create
+from livestreams.services.moderation import livestream_cancel, livestream_end
+from livestreams.services.recording import livestream_recording_ready
 
 DEMO_PASSWORD = "allmine-demo-2026"  # demo data only: the command refuses production
 
@@ -125,12 +129,11 @@ class Command(BaseCommand):
             price=Decimal("9.99"),
         )
         if stream:
-            LiveStream.objects.filter(pk=stream.pk).update(
-                status=LiveStreamStatus.ENDED,
-                started_at=now - timedelta(days=1, hours=2),
-                host_joined_at=now - timedelta(days=1, hours=2),
-                ended_at=now - timedelta(days=1, hours=1),
-                recording_url="https://cdn.allmine.example/replays/akustik-konser.mp4",
+            livestream_join_as_creator(user=creator, live_stream_id=stream.pk)
+            livestream_end(actor=creator, live_stream_id=stream.pk)
+            livestream_recording_ready(
+                live_stream_id=stream.pk,
+                url="https://cdn.allmine.example/replays/akustik-konser.mp4",
             )
             created += 1
 
@@ -142,19 +145,12 @@ class Command(BaseCommand):
             planned_start_date=now + timedelta(days=3),
         )
         if stream:
-            LiveStream.objects.filter(pk=stream.pk).update(
-                status=LiveStreamStatus.CANCELLED_BY_HOST
-            )
+            livestream_cancel(actor=creator, live_stream_id=stream.pk)
             created += 1
 
         # Another creator's stream that is live now.
         stream = ensure(host, "Canlı oyun gecesi", interest="gaming")
         if stream:
-            LiveStream.objects.filter(pk=stream.pk).update(
-                status=LiveStreamStatus.ACTIVE,
-                started_at=now - timedelta(minutes=20),
-                host_joined_at=now - timedelta(minutes=20),
-                host_present=True,
-            )
+            livestream_join_as_creator(user=host, live_stream_id=stream.pk)
             created += 1
         return created
