@@ -10,6 +10,7 @@ from accounts.models import CreditTransaction, User
 from accounts.services.credits import credits_grant
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
+from allmine.core.permissions import MODERATE
 
 
 def can_moderate_users(actor) -> bool:
@@ -19,10 +20,7 @@ def can_moderate_users(actor) -> bool:
     return bool(
         actor is not None
         and actor.is_active
-        and (
-            actor.has_perm("accounts.change_user")
-            or actor.has_perm("livestreams.moderate_livestream")
-        )
+        and (actor.has_perm("accounts.change_user") or actor.has_perm(MODERATE))
     )
 
 

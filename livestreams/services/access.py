@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from allmine.core.errors import InsufficientPermissions, NotFound, ValidationFailed
+from allmine.core.permissions import is_moderator
 from livestreams.lifecycle import Actor
 from livestreams.models import LiveStream
 from livestreams.selectors.streams import streams_for_user
@@ -28,11 +29,6 @@ def refuse_blocked(stream: LiveStream) -> None:
     stream, on a stream loaded through `selectors.streams_for_user`."""
     if stream.viewer_is_blocked:
         raise InsufficientPermissions("You are banned from this live stream.")
-
-
-def is_moderator(user) -> bool:
-    """Moderators hold `livestreams.moderate_livestream` (superusers hold everything)."""
-    return user.is_active and user.has_perm("livestreams.moderate_livestream")
 
 
 def stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:

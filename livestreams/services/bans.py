@@ -6,9 +6,10 @@ from django.utils import timezone
 
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
+from allmine.core.permissions import is_moderator
 from livestreams.agora import kicks
 from livestreams.models import BanAction, Guest, LiveStreamBan, Participant
-from livestreams.services.access import is_moderator, stream_to_manage
+from livestreams.services.access import stream_to_manage
 
 User = get_user_model()
 

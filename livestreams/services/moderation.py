@@ -9,6 +9,7 @@ from django.utils import timezone
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.media import delete_files_on_commit
+from allmine.core.permissions import is_moderator
 from livestreams.agora import kicks
 from livestreams.lifecycle import (
     NOT_STARTED,
@@ -21,7 +22,6 @@ from livestreams.models import LiveStream
 from livestreams.selectors.viewing import prepare_for_viewer
 from livestreams.services.access import (
     actor_in,
-    is_moderator,
     stream_for,
     stream_to_manage,
     validate_price,
