@@ -262,6 +262,9 @@ AGORA_APP_CERTIFICATE = env.str(
     "AGORA_APP_CERTIFICATE", default="" if PRODUCTION else AGORA_PLACEHOLDER_APP_CERTIFICATE
 )
 AGORA_TOKEN_TTL = env.int("AGORA_TOKEN_TTL", default=3600)
+# The placeholder warning is logged once by the serving process (runserver,
+# gunicorn: allmine.checks.refuse_to_start_if_misconfigured), not by every command.
+SILENCED_SYSTEM_CHECKS = ["allmine.W001"]
 # Agora's Notification Center posts channel events to /api/v1/agora/events, signed
 # with this secret (Agora console, NCS); empty refuses every notice with a 401.
 AGORA_NCS_SECRET = env.str("AGORA_NCS_SECRET", default="")

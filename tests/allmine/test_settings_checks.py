@@ -2,8 +2,12 @@
 
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -188,3 +192,55 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "SECRET_KEY" in output
+
+
+# --- The development placeholder warning, once per server start ----------------------
+
+PLACEHOLDER_WARNING = "DEVELOPMENT PLACEHOLDER"
+
+
+def _development_env(tmp_path) -> dict:
+    return {"DJANGO_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+
+
+def test_manage_py_commands_do_not_print_the_placeholder_warning(tmp_path):
+    for command in (["check"], ["migrate", "--noinput"]):
+        result = _manage(*command, **_development_env(tmp_path))
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert PLACEHOLDER_WARNING not in output, command
+
+
+def test_runserver_prints_the_placeholder_warning_once(tmp_path):
+    """runserver's autoreloader (two processes) and its system checks: one line."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+    env.update(_development_env(tmp_path), PYTHONUNBUFFERED="1")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # the reloader's child is stopped with it
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "runserver did not answer"
+                time.sleep(0.2)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output, _ = server.communicate(timeout=20)
+    assert "Starting development server" in output
+    assert output.count(PLACEHOLDER_WARNING) == 1, output
+    (line,) = [line for line in output.splitlines() if PLACEHOLDER_WARNING in line]
+    assert "AGORA_APP_ID" in line
