@@ -194,6 +194,45 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
     assert "SECRET_KEY" in output
 
 
+BAD_SETTINGS = [
+    ({"SECRET_KEY": None}, "SECRET_KEY"),
+    ({"DJANGO_ENV": "staging"}, "DJANGO_ENV"),
+    ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND"),
+    ({"STORAGE_BACKEND": "s3"}, "AWS_STORAGE_BUCKET_NAME"),
+    ({"AGORA_REST_BASE_URL": "ftp://api.agora.io"}, "AGORA_REST_BASE_URL"),
+    ({"AGORA_KICK_MINUTES": "0"}, "AGORA_KICK_MINUTES"),
+    ({"AGORA_REST_TIMEOUT": "0"}, "AGORA_REST_TIMEOUT"),
+]
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"), BAD_SETTINGS, ids=[named for _environ, named in BAD_SETTINGS]
+)
+def test_a_bad_setting_is_one_line_naming_it_not_a_traceback(tmp_path, environ, named):
+    result = _manage("check", **_production_env(tmp_path, **environ))
+    assert result.returncode != 0, result.stdout
+    assert 1 <= len(result.stderr.strip().splitlines()) <= 2, result.stderr
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_application_server_says_it_in_one_line_too(tmp_path):
+    """gunicorn imports allmine.wsgi (with preload_app, in its master)."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    env.update(_production_env(tmp_path, SECRET_KEY=None))
+    result = subprocess.run(
+        [sys.executable, "-c", "import allmine.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip() == "Configuration error: SECRET_KEY must be set in production."
+
+
 # --- The development placeholder warning, once per server start ----------------------
 
 PLACEHOLDER_WARNING = "DEVELOPMENT PLACEHOLDER"
