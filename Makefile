@@ -50,6 +50,8 @@ test: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The linters, as CI runs them before the tests (.ci/run). mypy (with django-stubs) is
+# to join ruff here, as one more line of this recipe.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
