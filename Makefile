@@ -4,33 +4,54 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP_INSTALL := $(VENV)/bin/pip install --disable-pip-version-check --progress-bar on
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test lint format migrations-check clean
+.PHONY: install install-base run serve test lint format migrations-check clean
 
-$(VENV)/.installed: requirements/dev.lock
+# One virtualenv, two stamps. `make run` installs only what serving needs
+# (requirements/base.lock); `make test` and `make lint` install the dev lock, which is
+# the base lock (same pins) plus the tools, so it leaves the base stamp up to date too:
+# `make run` after `make test` installs nothing, `make test` after `make run` adds the tools.
+$(PY):
+	@echo "==> Creating the virtualenv $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+
+$(VENV)/.installed-base: requirements/base.lock | $(PY)
+	@echo "==> Installing what serving needs (requirements/base.lock) into $(VENV)"
+	$(PIP_INSTALL) -r requirements/base.lock
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-dev: requirements/dev.lock | $(PY)
+	@echo "==> Installing the development tools too (requirements/dev.lock) into $(VENV)"
+	$(PIP_INSTALL) -r requirements/dev.lock
+	touch $@ $(VENV)/.installed-base
 
-run: install
+install-base: $(VENV)/.installed-base
+
+install: $(VENV)/.installed-dev
+
+run: install-base
+	@echo "==> Applying migrations (SQLite var/db.sqlite3 unless DATABASE_URL says otherwise)"
 	$(PY) manage.py migrate --noinput
+	@echo "==> Loading the demo data"
 	$(PY) manage.py load_demo_data
 	@echo ""
 	@echo "  API:    http://localhost:$(PORT)/api/v1/"
 	@echo "  Admin:  http://localhost:$(PORT)/admin/"
 	@echo "  Docs:   http://localhost:$(PORT)/api/docs/  (the OpenAPI playground)"
 	@echo ""
+	@echo "==> Serving on http://localhost:$(PORT)/ (Ctrl-C stops it)"
 	PUBLIC_BASE_URL=http://localhost:$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The linters, as CI runs them before the tests (.ci/run). mypy (with django-stubs) is
+# to join ruff here, as one more line of this recipe.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

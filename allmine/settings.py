@@ -262,6 +262,9 @@ AGORA_APP_CERTIFICATE = env.str(
     "AGORA_APP_CERTIFICATE", default="" if PRODUCTION else AGORA_PLACEHOLDER_APP_CERTIFICATE
 )
 AGORA_TOKEN_TTL = env.int("AGORA_TOKEN_TTL", default=3600)
+# The placeholder warning is logged once by the serving process (runserver,
+# gunicorn: allmine.checks.refuse_to_start_if_misconfigured), not by every command.
+SILENCED_SYSTEM_CHECKS = ["allmine.W001"]
 # Agora's Notification Center posts channel events to /api/v1/agora/events, signed
 # with this secret (Agora console, NCS); empty refuses every notice with a 401.
 AGORA_NCS_SECRET = env.str("AGORA_NCS_SECRET", default="")
@@ -318,13 +321,22 @@ REVENUE_SHARE_DUO_GUESTS = Decimal(env.str("REVENUE_SHARE_DUO_GUESTS", default="
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- OpenAPI and the playground -------------------------------------------------
-API_SERVERS = [
-    {
-        "url": env.str("API_PRODUCTION_URL", default="https://api.allmine.example"),
-        "description": "Production",
-    },
-    {"url": env.str("API_DEVELOPMENT_URL", default=PUBLIC_BASE_URL), "description": "Development"},
-]
+# The playground (/api/docs/) sends "Try it out" requests to the first server. In
+# production that is Production; elsewhere it is Development, by default "/": the
+# server the playground was loaded from, whatever host name the browser used.
+_production_server = {
+    "url": env.str("API_PRODUCTION_URL", default="https://api.allmine.example"),
+    "description": "Production",
+}
+_development_server = {
+    "url": env.str("API_DEVELOPMENT_URL", default=PUBLIC_BASE_URL if PRODUCTION else "/"),
+    "description": "Development",
+}
+API_SERVERS = (
+    [_production_server, _development_server]
+    if PRODUCTION
+    else [_development_server, _production_server]
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Allmine Live API",
     "DESCRIPTION": (

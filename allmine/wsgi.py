@@ -1,8 +1,15 @@
 import os
+import sys
+from importlib import import_module
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "allmine.settings")
+try:  # the settings read the environment: a bad value is one line, not a traceback
+    import_module(os.environ["DJANGO_SETTINGS_MODULE"])
+except ImproperlyConfigured as error:
+    sys.exit(f"Configuration error: {error}")
 
 application = get_wsgi_application()
 

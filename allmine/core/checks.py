@@ -1,5 +1,6 @@
 """System checks that stop a misconfigured production server from starting."""
 
+import logging
 import re
 
 from django.conf import settings
@@ -7,6 +8,8 @@ from django.core.checks import Error, Tags, Warning, register
 
 HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 MAX_AGORA_TOKEN_TTL = 86400
+
+logger = logging.getLogger(__name__)
 
 
 @register(Tags.security, deploy=False)
@@ -65,10 +68,17 @@ def check_secret_key(app_configs, **kwargs):
 def refuse_to_start_if_misconfigured() -> None:
     """Run the system checks when an application server loads the project, so that
     production refuses to start (not only `manage.py`) with, say, a missing Agora
-    certificate."""
+    certificate.
+
+    Outside production, say once per server process (runserver, gunicorn) that
+    Agora runs with the placeholder. The W001 system check is silenced in settings:
+    every manage.py command runs the checks, so `make run` printed it three times."""
     from django.core import checks
 
     if not settings.PRODUCTION:
+        for message in check_agora_credentials(None):
+            if message.id == "allmine.W001":
+                logger.warning("%s %s", message.msg, message.hint)
         return
     errors = [m for m in checks.run_checks(include_deployment_checks=True) if m.is_serious()]
     if errors:

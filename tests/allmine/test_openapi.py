@@ -9,10 +9,14 @@ against the schema the playground shows.
 import hashlib
 import hmac
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,6 +36,7 @@ from livestreams.models import LiveStreamType
 from tests.api import TIMESTAMP_RE
 from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, UserFactory
 
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_URL = "/api/schema/?format=json"
 DOCS_URL = "/api/docs/"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -159,11 +164,62 @@ def test_operation_ids_are_unique(schema):
     assert len(ids) == len(set(ids))
 
 
-def test_the_playground_lists_production_and_development(schema):
-    assert [(s["description"], s["url"]) for s in schema["servers"]] == [
-        ("Production", settings.API_SERVERS[0]["url"]),
-        ("Development", settings.API_SERVERS[1]["url"]),
+def _servers_in(**environ) -> list[tuple[str, str]]:
+    """The servers of the schema `manage.py spectacular` writes in a fresh process
+    with only `environ` set (nothing inherited from this test run)."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--format", "openapi-json"],
+        cwd=ROOT,
+        env={**env, **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [(s["description"], s["url"]) for s in json.loads(result.stdout)["servers"]]
+
+
+def test_in_development_the_playground_tries_requests_on_the_server_it_was_loaded_from(tmp_path):
+    """ "/" is resolved against the schema's own address, so "Try it out" works
+    whether the browser opened localhost or 127.0.0.1."""
+    environ = {"DJANGO_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}
+    assert _servers_in(**environ) == [
+        ("Development", "/"),
+        ("Production", "https://api.allmine.example"),
     ]
+    assert _servers_in(**environ, API_DEVELOPMENT_URL="http://10.0.0.5:8000") == [
+        ("Development", "http://10.0.0.5:8000"),
+        ("Production", "https://api.allmine.example"),
+    ]
+
+
+def test_in_production_the_playground_lists_production_first(tmp_path):
+    environ = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": "test-only-" + "k" * 60,
+        "ALLOWED_HOSTS": "api.allmine.example",
+        "AGORA_APP_ID": "0123456789abcdef0123456789abcdef",
+        "AGORA_APP_CERTIFICATE": "fedcba9876543210fedcba9876543210",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "PUBLIC_BASE_URL": "https://live.allmine.example",
+    }
+    assert _servers_in(**environ) == [
+        ("Production", "https://api.allmine.example"),
+        ("Development", "https://live.allmine.example"),
+    ]
+    assert _servers_in(
+        **environ,
+        API_PRODUCTION_URL="https://api.example.com",
+        API_DEVELOPMENT_URL="https://staging.example.com",
+    ) == [("Production", "https://api.example.com"), ("Development", "https://staging.example.com")]
+
+
+def test_the_served_schema_lists_the_servers_of_the_settings(schema):
+    assert schema["servers"] == settings.API_SERVERS
+    assert schema["servers"][0]["description"] == "Development"  # the tests never run production
 
 
 # --- The envelope ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ the health endpoint, request logs, CORS, static files and gunicorn."""
 import json
 import logging
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -346,6 +347,25 @@ def test_gunicorn_serves_the_api_and_static_files(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.mark.parametrize(
+    ("environ", "bind"),
+    [
+        ({}, "127.0.0.1:8000"),
+        ({"PORT": "9000"}, "127.0.0.1:9000"),
+        ({"GUNICORN_BIND": "0.0.0.0:8000"}, "0.0.0.0:8000"),
+    ],
+    ids=["default", "port", "gunicorn-bind"],
+)
+def test_gunicorn_listens_on_loopback_unless_gunicorn_bind_says_otherwise(
+    monkeypatch, environ, bind
+):
+    for name in ("PORT", "GUNICORN_BIND"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["bind"] == bind
 
 
 def _get_when_up(url: str, server: subprocess.Popen, seconds: float = 90) -> bytes:

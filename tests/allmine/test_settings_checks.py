@@ -2,8 +2,12 @@
 
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -188,3 +192,94 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "SECRET_KEY" in output
+
+
+BAD_SETTINGS = [
+    ({"SECRET_KEY": None}, "SECRET_KEY"),
+    ({"DJANGO_ENV": "staging"}, "DJANGO_ENV"),
+    ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND"),
+    ({"STORAGE_BACKEND": "s3"}, "AWS_STORAGE_BUCKET_NAME"),
+    ({"AGORA_REST_BASE_URL": "ftp://api.agora.io"}, "AGORA_REST_BASE_URL"),
+    ({"AGORA_KICK_MINUTES": "0"}, "AGORA_KICK_MINUTES"),
+    ({"AGORA_REST_TIMEOUT": "0"}, "AGORA_REST_TIMEOUT"),
+]
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"), BAD_SETTINGS, ids=[named for _environ, named in BAD_SETTINGS]
+)
+def test_a_bad_setting_is_one_line_naming_it_not_a_traceback(tmp_path, environ, named):
+    result = _manage("check", **_production_env(tmp_path, **environ))
+    assert result.returncode != 0, result.stdout
+    assert 1 <= len(result.stderr.strip().splitlines()) <= 2, result.stderr
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_application_server_says_it_in_one_line_too(tmp_path):
+    """gunicorn imports allmine.wsgi (with preload_app, in its master)."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    env.update(_production_env(tmp_path, SECRET_KEY=None))
+    result = subprocess.run(
+        [sys.executable, "-c", "import allmine.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip() == "Configuration error: SECRET_KEY must be set in production."
+
+
+# --- The development placeholder warning, once per server start ----------------------
+
+PLACEHOLDER_WARNING = "DEVELOPMENT PLACEHOLDER"
+
+
+def _development_env(tmp_path) -> dict:
+    return {"DJANGO_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+
+
+def test_manage_py_commands_do_not_print_the_placeholder_warning(tmp_path):
+    for command in (["check"], ["migrate", "--noinput"]):
+        result = _manage(*command, **_development_env(tmp_path))
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert PLACEHOLDER_WARNING not in output, command
+
+
+def test_runserver_prints_the_placeholder_warning_once(tmp_path):
+    """runserver's autoreloader (two processes) and its system checks: one line."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+    env.update(_development_env(tmp_path), PYTHONUNBUFFERED="1")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # the reloader's child is stopped with it
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "runserver did not answer"
+                time.sleep(0.2)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output, _ = server.communicate(timeout=20)
+    assert "Starting development server" in output
+    assert output.count(PLACEHOLDER_WARNING) == 1, output
+    (line,) = [line for line in output.splitlines() if PLACEHOLDER_WARNING in line]
+    assert "AGORA_APP_ID" in line

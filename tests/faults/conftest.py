@@ -5,7 +5,9 @@ else on the machine.
 
 PostgreSQL needs root (initdb and the server run as the `postgres` OS user) and
 /usr/lib/postgresql/15/bin; redis-server must be on PATH. Without them the tests
-are skipped, unless REQUIRE_POSTGRES=1 (CI), which turns that into a failure.
+are skipped, saying why, unless REQUIRE_FAULTS=1 (CI), which turns that into a
+failure. REQUIRE_POSTGRES=1 alone does not: it is about the database the rest of
+the suite runs on, which these tests do not use.
 
 Every process and folder started here is stopped and removed at the end, also
 when a test fails; a test that stops a service gets it back (`_services_back_up`).
@@ -34,14 +36,14 @@ from tests.faults.services import (
 )
 
 HERE = Path(__file__).resolve().parent
-REQUIRED = os.environ.get("REQUIRE_POSTGRES") == "1"
+REQUIRED = os.environ.get("REQUIRE_FAULTS") == "1"
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "faults: starts its own PostgreSQL, Redis and gunicorn and breaks them "
-        "(skipped without root and PostgreSQL 15 unless REQUIRE_POSTGRES=1)",
+        "(skipped without root, PostgreSQL 15 and redis-server unless REQUIRE_FAULTS=1)",
     )
 
 
@@ -53,7 +55,7 @@ def pytest_collection_modifyitems(config, items):
 
 def _unavailable(reason: str):
     if REQUIRED:
-        pytest.fail(f"REQUIRE_POSTGRES=1 but the fault tests cannot run: {reason}")
+        pytest.fail(f"REQUIRE_FAULTS=1 but the fault tests cannot run: {reason}")
     pytest.skip(f"fault tests: {reason}")
 
 
