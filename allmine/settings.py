@@ -2,7 +2,7 @@
 
 Development defaults let `make run` work on any machine with no configuration.
 Production (`DJANGO_ENV=production`) turns the hardening on and refuses to start
-without real secrets; see `allmine/checks.py`.
+without real secrets; see `allmine/core/checks.py`.
 """
 
 from datetime import timedelta
@@ -25,7 +25,7 @@ if DJANGO_ENV not in {"development", "production", "test"}:
 PRODUCTION = DJANGO_ENV == "production"
 
 # A development key is only ever used outside production: the system check in
-# allmine/checks.py refuses to start production with it.
+# allmine/core/checks.py refuses to start production with it.
 DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else DEV_SECRET_KEY)
 if PRODUCTION and not SECRET_KEY:
@@ -253,7 +253,7 @@ SIMPLE_JWT = {
 }
 
 # --- Agora --------------------------------------------------------------------
-# Placeholders are for development only: allmine/checks.py warns about them in
+# Placeholders are for development only: allmine/core/checks.py warns about them in
 # development and refuses to start production with them.
 AGORA_PLACEHOLDER_APP_ID = "0" * 32
 AGORA_PLACEHOLDER_APP_CERTIFICATE = "f" * 32
@@ -263,7 +263,7 @@ AGORA_APP_CERTIFICATE = env.str(
 )
 AGORA_TOKEN_TTL = env.int("AGORA_TOKEN_TTL", default=3600)
 # The placeholder warning is logged once by the serving process (runserver,
-# gunicorn: allmine.checks.refuse_to_start_if_misconfigured), not by every command.
+# gunicorn: allmine.core.checks.refuse_to_start_if_misconfigured), not by every command.
 SILENCED_SYSTEM_CHECKS = ["allmine.W001"]
 # Agora's Notification Center posts channel events to /api/v1/agora/events, signed
 # with this secret (Agora console, NCS); empty refuses every notice with a 401.

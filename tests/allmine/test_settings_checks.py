@@ -1,4 +1,4 @@
-"""The Agora system checks (allmine/checks.py) and a clean production `check --deploy`."""
+"""The Agora system checks (allmine/core/checks.py) and a clean production `check --deploy`."""
 
 import os
 import secrets
