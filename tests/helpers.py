@@ -1,0 +1,96 @@
+"""What many tests need besides rows (for rows, see tests/factories.py; for the
+envelope, tests/api.py): the ledger invariant, a snapshot of the whole world to
+show that something changed nothing, the audit trail of an object, and a
+signed-in browser for the admin."""
+
+from decimal import Decimal
+
+from django.apps import apps
+from django.db.models import Sum
+from django.test import Client
+
+from accounts.models import CreditTransaction, TransactionStatus, User
+from accounts.services.credits import credits_grant
+from allmine.core.models import AuditEntry
+
+CREDITS_REASON = "Test credits."
+# The entries that moved a balance: pending ones do not count yet.
+BALANCE_STATUSES = (TransactionStatus.COMPLETED, TransactionStatus.REFUNDED)
+# Every table of ours, and the refresh tokens issued and revoked.
+WORLD_APPS = ("allmine", "accounts", "livestreams", "token_blacklist")
+
+
+# --- Credits ------------------------------------------------------------------------
+
+
+def grant(user: User, amount) -> CreditTransaction:
+    """Give an existing user `amount` credits through the ledger; the entry.
+    (A new user with credits: `UserFactory(credits=...)`.)"""
+    return credits_grant(user=user, amount=Decimal(str(amount)), reason=CREDITS_REASON).entry
+
+
+def balance_of(user: User) -> Decimal:
+    return User.objects.values_list("credit_balance", flat=True).get(pk=user.pk)
+
+
+def assert_balances_add_up() -> None:
+    """The ledger invariant, for EVERY user: the balance is the sum of the amounts
+    of their completed and refunded ledger entries (pending ones do not count
+    yet), and it is not negative; every entry that moved a balance recorded a
+    non-negative balance_after, and a pending entry none."""
+    sums = dict(
+        CreditTransaction.objects.filter(status__in=BALANCE_STATUSES)
+        .values("user")
+        .annotate(total=Sum("amount"))
+        .values_list("user", "total")
+    )
+    users = list(User.objects.values_list("pk", "username", "credit_balance"))
+    assert users, "no users: the invariant would hold vacuously"
+    for pk, username, balance in users:
+        expected = sums.get(pk, Decimal("0.00"))
+        assert balance == expected, f"{username}: balance {balance} but the ledger says {expected}"
+        assert balance >= 0, f"{username}: negative balance {balance}"
+    assert not CreditTransaction.objects.filter(
+        status__in=BALANCE_STATUSES, balance_after__isnull=True
+    ).exists()
+    assert not CreditTransaction.objects.filter(balance_after__lt=0).exists()
+    assert not CreditTransaction.objects.filter(
+        status=TransactionStatus.PENDING, balance_after__isnull=False
+    ).exists()
+
+
+# --- The world ----------------------------------------------------------------------
+
+
+def world_models() -> list:
+    return [model for label in WORLD_APPS for model in apps.get_app_config(label).get_models()]
+
+
+def world_snapshot() -> dict[str, list[dict]]:
+    """Every row (every column) of every table of ours: compare two snapshots to
+    show that a refused request, a read, a dry run or a second run changed nothing."""
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values()) for model in world_models()
+    }
+
+
+# --- The audit trail and the admin ------------------------------------------------------
+
+
+def audit_of(target, **filters):
+    """The audit entries about `target` (a model instance), oldest first."""
+    return AuditEntry.objects.filter(
+        target_type=target._meta.model_name, target_id=str(target.pk), **filters
+    ).order_by("created_at", "pk")
+
+
+def browser_for(user: User) -> Client:
+    """A browser signed in to the admin as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def fresh(user: User) -> User:
+    """The user read again: no cached permissions, the current balance."""
+    return User.objects.get(pk=user.pk)
