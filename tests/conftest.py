@@ -11,6 +11,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.helpers import browser_for
 
 # Hashing speed is not what these tests measure.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -61,6 +62,18 @@ def api_client():
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", superuser=True)
+
+
+@pytest.fixture
+def admin_client(superuser):
+    """A browser signed in to the admin as `superuser` (in place of pytest-django's
+    own `admin_client`, so that both fixtures are the same person)."""
+    return browser_for(superuser)
 
 
 @pytest.fixture

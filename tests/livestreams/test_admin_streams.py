@@ -13,13 +13,11 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services.credits import credits_grant
 from allmine.core.admin import LargeTablePaginator
 from allmine.core.models import AuditEntry
 from livestreams.lifecycle import LiveStreamStatus
@@ -35,6 +33,7 @@ from livestreams.services.bans import ban_create
 from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.helpers import audit_of, browser_for
 
 S = LiveStreamStatus
 CHANGELIST = reverse("admin:livestreams_livestream_changelist")
@@ -121,16 +120,6 @@ def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
-def audit_of(stream, **filters):
-    return AuditEntry.objects.filter(target_type="livestream", target_id=stream.pk, **filters)
-
-
-def staff_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def list_edit(client, stream, *, price="", replay_credit_price=""):
     """Save one row of the changelist's editable prices, as its Save button does."""
     return client.post(
@@ -199,12 +188,7 @@ def moderator(moderators_group):
 
 @pytest.fixture
 def mod_client(moderator):
-    return staff_client(moderator)
-
-
-@pytest.fixture
-def superuser(db):
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
+    return browser_for(moderator)
 
 
 def active_stream(**fields) -> LiveStream:
@@ -387,7 +371,7 @@ def test_moderator_may_not_change_a_users_password(mod_client):
 
 
 def test_staff_outside_the_group_sees_nothing(db):
-    client = staff_client(UserFactory(is_staff=True))
+    client = browser_for(UserFactory(is_staff=True))
     stream = active_stream()
     assert client.get(CHANGELIST).status_code == 403
     assert client.get(change_url(stream)).status_code == 403
@@ -715,7 +699,7 @@ def test_the_max_price_setting_is_the_one_the_list_applies(mod_client, settings)
 
 
 def test_superuser_edits_the_basics_and_the_edit_is_audited(superuser):
-    client = staff_client(superuser)
+    client = browser_for(superuser)
     stream = scheduled_stream(title="Old title", price=Decimal("4"))
     data = form_data(client.get(change_url(stream)), form_id="livestream_form")
     data.update(title=["New title"], _save=["Save"])
@@ -730,7 +714,7 @@ def test_superuser_edits_the_basics_and_the_edit_is_audited(superuser):
 
 
 def test_superuser_sees_server_owned_fields_read_only(superuser):
-    client = staff_client(superuser)
+    client = browser_for(superuser)
     stream = active_stream(recording=True, recording_url="https://cdn.example.com/r.mp4")
     response = client.get(change_url(stream))
     names = input_names(response)
@@ -761,8 +745,7 @@ def test_change_form_groups_fields_and_shows_inlines_audience_contributions_hist
         funding_goal=Decimal("1000"),
     )
     GuestFactory(live_stream=stream, user=UserFactory(username="guest-star"))
-    fan = UserFactory(username="big-fan")
-    credits_grant(user=fan, amount=Decimal("600"), reason="test")
+    fan = UserFactory(username="big-fan", credits="600")
     livestream_fund(user=fan, live_stream_id=stream.pk, amount=Decimal("500"))
     Participant.objects.create(live_stream=stream, user=UserFactory(username="watcher"))
     troll = UserFactory(username="troll")
