@@ -1,9 +1,10 @@
 """What many tests need besides rows (for rows, see tests/factories.py; for the
 envelope, tests/api.py): the ledger invariant, a snapshot of the whole world to
-show that something changed nothing, the audit trail of an object, and a
-signed-in browser for the admin."""
+show that something changed nothing, the audit trail of an object, a signed-in
+browser for the admin and the data a page's form posts back."""
 
 from decimal import Decimal
+from html.parser import HTMLParser
 
 from django.apps import apps
 from django.db.models import Sum
@@ -92,6 +93,65 @@ def browser_for(user: User) -> Client:
     return client
 
 
-def fresh(user: User) -> User:
-    """The user read again: no cached permissions, the current balance."""
-    return User.objects.get(pk=user.pk)
+# --- Pages' forms ---------------------------------------------------------------------
+
+
+class _FormReader(HTMLParser):
+    """What a browser would submit from each form of a page, minus the submit
+    buttons: text inputs, checked boxes, selected options, textareas."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[tuple[str | None, dict[str, list[str]]]] = []
+        self.data: dict[str, list[str]] | None = None
+        self._select = None
+        self._textarea = None
+
+    def _add(self, name, value):
+        self.data.setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.data = {}
+            self.forms.append((attrs.get("id"), self.data))
+        if self.data is None or (not attrs.get("name") and tag != "option"):
+            return
+        if tag == "input":
+            kind = attrs.get("type", "text")
+            if kind in {"submit", "button", "image", "reset", "file"}:
+                return
+            if kind in {"checkbox", "radio"} and "checked" not in attrs:
+                return
+            self._add(attrs["name"], attrs.get("value") or ("on" if kind == "checkbox" else ""))
+        elif tag == "select":
+            self._select = attrs["name"]
+        elif tag == "option" and self._select and "selected" in attrs:
+            self._add(self._select, attrs.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = attrs["name"]
+            self._add(self._textarea, "")
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][-1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.data = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            # The newline right after <textarea> is not part of the value.
+            self.data[self._textarea][-1] = self.data[self._textarea][-1].removeprefix("\n")
+            self._textarea = None
+
+
+def form_data(response, *, form_id: str | None = None, containing: str | None = None) -> dict:
+    """The data of the page's form with this id, or of the one with this field."""
+    reader = _FormReader()
+    reader.feed(response.content.decode())
+    for found_id, data in reader.forms:
+        if (form_id and found_id == form_id) or (containing and containing in data):
+            return data
+    raise AssertionError(f"no such form on the page: {form_id or containing}")

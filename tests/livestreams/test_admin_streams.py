@@ -6,7 +6,6 @@ import importlib
 import re
 from datetime import timedelta
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
@@ -33,7 +32,7 @@ from livestreams.services.bans import ban_create
 from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
-from tests.helpers import audit_of, browser_for
+from tests.helpers import audit_of, browser_for, form_data
 
 S = LiveStreamStatus
 CHANGELIST = reverse("admin:livestreams_livestream_changelist")
@@ -44,67 +43,6 @@ def change_url(stream) -> str:
 
 
 # --- Helpers ---------------------------------------------------------------------
-
-
-class _FormReader(HTMLParser):
-    """What a browser would submit from each form of a page, minus the submit
-    buttons: text inputs, checked boxes, selected options, textareas."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms: list[tuple[str | None, dict[str, list[str]]]] = []
-        self.data: dict[str, list[str]] | None = None
-        self._select = None
-        self._textarea = None
-
-    def _add(self, name, value):
-        self.data.setdefault(name, []).append(value)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.data = {}
-            self.forms.append((attrs.get("id"), self.data))
-        if self.data is None or (not attrs.get("name") and tag != "option"):
-            return
-        if tag == "input":
-            kind = attrs.get("type", "text")
-            if kind in {"submit", "button", "image", "reset", "file"}:
-                return
-            if kind in {"checkbox", "radio"} and "checked" not in attrs:
-                return
-            self._add(attrs["name"], attrs.get("value") or ("on" if kind == "checkbox" else ""))
-        elif tag == "select":
-            self._select = attrs["name"]
-        elif tag == "option" and self._select and "selected" in attrs:
-            self._add(self._select, attrs.get("value", ""))
-        elif tag == "textarea":
-            self._textarea = attrs["name"]
-            self._add(self._textarea, "")
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea][-1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.data = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea" and self._textarea:
-            # The newline right after <textarea> is not part of the value.
-            self.data[self._textarea][-1] = self.data[self._textarea][-1].removeprefix("\n")
-            self._textarea = None
-
-
-def form_data(response, *, form_id: str | None = None, containing: str | None = None) -> dict:
-    """The data of the page's form with this id, or of the one with this field."""
-    reader = _FormReader()
-    reader.feed(response.content.decode())
-    for found_id, data in reader.forms:
-        if (form_id and found_id == form_id) or (containing and containing in data):
-            return data
-    raise AssertionError(f"no such form on the page: {form_id or containing}")
 
 
 def input_names(response) -> set[str]:
