@@ -3,10 +3,13 @@ envelope, tests/api.py): the ledger invariant, a snapshot of the whole world to
 show that something changed nothing, the audit trail of an object, a signed-in
 browser for the admin and the data a page's form posts back."""
 
+import importlib
 from decimal import Decimal
 from html.parser import HTMLParser
 
 from django.apps import apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
 from django.test import Client
 
@@ -91,6 +94,25 @@ def browser_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+# --- Migration data ------------------------------------------------------------------
+
+MODERATORS_MIGRATION = importlib.import_module("livestreams.migrations.0003_moderators_group")
+
+
+def run_moderators_migration(forwards: bool = True) -> None:
+    """Run the data migration's own code against the test database, with the
+    historical models it runs with in `migrate`."""
+    state = MigrationExecutor(connection).loader.project_state(
+        ("livestreams", "0003_moderators_group"), at_end=True
+    )
+    run = (
+        MODERATORS_MIGRATION.create_moderators
+        if forwards
+        else MODERATORS_MIGRATION.remove_moderators
+    )
+    run(state.apps, None)
 
 
 # --- Pages' forms ---------------------------------------------------------------------

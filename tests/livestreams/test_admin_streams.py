@@ -2,7 +2,6 @@
 actions and price edits (through the services, audited), the changelist's
 filters, search and query count, and the change form."""
 
-import importlib
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -11,7 +10,6 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +30,7 @@ from livestreams.services.bans import ban_create
 from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
-from tests.helpers import audit_of, browser_for, form_data
+from tests.helpers import audit_of, browser_for, form_data, run_moderators_migration
 
 S = LiveStreamStatus
 CHANGELIST = reverse("admin:livestreams_livestream_changelist")
@@ -87,33 +85,6 @@ def run_action(client, action: str, streams, **fields):
 
 
 # --- Fixtures --------------------------------------------------------------------
-
-
-MODERATORS_MIGRATION = importlib.import_module("livestreams.migrations.0003_moderators_group")
-
-
-def run_moderators_migration(forwards: bool = True) -> None:
-    """Run the data migration's own code against the test database, with the
-    historical models it runs with in `migrate`."""
-    state = MigrationExecutor(connection).loader.project_state(
-        ("livestreams", "0003_moderators_group"), at_end=True
-    )
-    run = (
-        MODERATORS_MIGRATION.create_moderators
-        if forwards
-        else MODERATORS_MIGRATION.remove_moderators
-    )
-    run(state.apps, None)
-
-
-@pytest.fixture
-def moderators_group(db):
-    """The Moderators group made by the data migration. A test database reused
-    (--reuse-db) after transactional tests has been emptied of migration data; the
-    migration is then run again."""
-    if not Group.objects.filter(name="Moderators").exists():
-        run_moderators_migration()
-    return Group.objects.get(name="Moderators")
 
 
 @pytest.fixture
