@@ -8,9 +8,11 @@ import tempfile
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.helpers import browser_for, run_moderators_migration
 
 # Hashing speed is not what these tests measure.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -61,6 +63,28 @@ def api_client():
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", superuser=True)
+
+
+@pytest.fixture
+def admin_client(superuser):
+    """A browser signed in to the admin as `superuser` (in place of pytest-django's
+    own `admin_client`, so that both fixtures are the same person)."""
+    return browser_for(superuser)
+
+
+@pytest.fixture
+def moderators_group(db):
+    """The Moderators group made by the data migration. A test database reused
+    (--reuse-db) after transactional tests has been emptied of migration data; the
+    migration is then run again."""
+    if not Group.objects.filter(name="Moderators").exists():
+        run_moderators_migration()
+    return Group.objects.get(name="Moderators")
 
 
 @pytest.fixture

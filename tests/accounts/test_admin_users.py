@@ -5,10 +5,10 @@ may do what (superuser, account administrator, moderator, plain staff)."""
 
 import io
 import os
+import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -30,6 +30,13 @@ from allmine.core.media import media_url
 from allmine.core.models import AuditEntry
 from tests.api import assert_envelope, assert_error
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.helpers import (
+    assert_balances_add_up,
+    audit_of,
+    balance_of,
+    browser_for,
+    form_data,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,44 +65,24 @@ MODERATOR_PERMISSIONS = (
 # --- People and helpers ---------------------------------------------------------------
 
 
-def _grant(user: User, *perms: str) -> User:
-    for perm in perms:
-        app_label, codename = perm.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-    return User.objects.get(pk=user.pk)  # a fresh instance: no stale permission cache
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
 @pytest.fixture
 def moderator():
-    return _grant(UserFactory(username="mod", is_staff=True), *MODERATOR_PERMISSIONS)
+    return UserFactory(username="mod", is_staff=True, permissions=MODERATOR_PERMISSIONS)
 
 
 @pytest.fixture
 def account_admin():
     """Staff who may edit accounts but is no superuser."""
-    return _grant(
-        UserFactory(username="accounts", is_staff=True),
-        "accounts.view_user",
-        "accounts.change_user",
+    return UserFactory(
+        username="accounts",
+        is_staff=True,
+        permissions=["accounts.view_user", "accounts.change_user"],
     )
 
 
 @pytest.fixture
 def plain_staff():
     return UserFactory(username="staff", is_staff=True)
-
-
-def _browser(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _user_url(user: User, view: str = "change") -> str:
@@ -164,7 +151,7 @@ def test_superuser_sees_the_list_with_photo_thumbnails_and_balances(superuser, m
     credits_grant(user=pictured, amount="12.50", reason="welcome")
     UserFactory(username="faceless")
 
-    response = _browser(superuser).get(USERS)
+    response = browser_for(superuser).get(USERS)
 
     assert response.status_code == 200
     html = _page(response)
@@ -181,7 +168,7 @@ def test_superuser_sees_the_list_with_photo_thumbnails_and_balances(superuser, m
 def test_the_list_searches_by_username_email_name_and_exact_id(superuser):
     ayse = UserFactory(username="ayse", email="ayse@kedi.example", name="Ayşe", surname="Kaya")
     UserFactory(username="mehmet", email="m@kopek.example", name="Mehmet", surname="Demir")
-    client = _browser(superuser)
+    client = browser_for(superuser)
 
     for term in ("ayse", "kedi.example", "Ayşe", "kaya", ayse.pk):
         html = _page(client.get(USERS, {"q": term}))
@@ -195,7 +182,7 @@ def test_the_list_filters_inactive_users(superuser):
     UserFactory(username="gone", is_active=False)
     UserFactory(username="here")
 
-    html = _page(_browser(superuser).get(USERS, {"is_active__exact": "0"}))
+    html = _page(browser_for(superuser).get(USERS, {"is_active__exact": "0"}))
 
     assert "gone@example.com" in html
     assert "here@example.com" not in html
@@ -208,7 +195,7 @@ def test_the_list_takes_a_fixed_number_of_queries(superuser, users, django_asser
         ProfilePhoto(user=u, original="x.jpg", variants={"40": f"p/{u.pk}/40.webp"})
         for u in people[::2]
     )
-    client = _browser(superuser)
+    client = browser_for(superuser)
     client.get(USERS)
 
     with django_assert_num_queries(CHANGELIST_QUERIES):
@@ -243,7 +230,7 @@ def test_the_user_page_shows_the_ledger_and_a_read_only_balance(superuser):
     credits_grant(user=member, amount="30", reason="first-grant")
     credits_grant(user=member, amount="-5.25", reason="second-take")
 
-    response = _browser(superuser).get(_user_url(member))
+    response = browser_for(superuser).get(_user_url(member))
 
     assert response.status_code == 200
     html = _page(response)
@@ -269,7 +256,7 @@ def test_posting_the_user_form_cannot_change_the_balance_or_the_ledger(superuser
         **{"credit_transactions-0-amount": "9999", "credit_transactions-0-DELETE": "on"},
     )
 
-    response = _browser(superuser).post(_user_url(member), form)
+    response = browser_for(superuser).post(_user_url(member), form)
 
     assert response.status_code == 302, response.content
     member.refresh_from_db()
@@ -284,7 +271,7 @@ def test_posting_the_user_form_cannot_change_the_balance_or_the_ledger(superuser
 def test_the_user_page_lists_the_latest_50_entries_and_links_to_the_rest(superuser):
     member = UserFactory(username="member")
     _ledger(member, 55)
-    client = _browser(superuser)
+    client = browser_for(superuser)
 
     html = _page(client.get(_user_url(member)))
 
@@ -302,7 +289,7 @@ def test_the_user_page_takes_a_fixed_number_of_queries(
 ):
     member = UserFactory(username="member")
     _ledger(member, entries)
-    client = _browser(superuser)
+    client = browser_for(superuser)
     client.get(_user_url(member))  # warms the per-process caches (content types)
 
     with django_assert_num_queries(USER_PAGE_QUERIES):
@@ -319,7 +306,7 @@ def test_the_ledger_list_takes_a_fixed_number_of_queries(
     for n in range(3):
         member = UserFactory(username=f"member{n}")
         _ledger(member, entries // 3 + 1)
-    client = _browser(superuser)
+    client = browser_for(superuser)
     client.get(LEDGER)
 
     with django_assert_num_queries(LEDGER_LIST_QUERIES):
@@ -335,7 +322,7 @@ def test_the_ledger_list_takes_a_fixed_number_of_queries(
 def test_deactivating_asks_for_a_reason_then_shuts_the_account(superuser):
     member = UserFactory(username="member")
     session = _sign_in(member)
-    client = _browser(superuser)
+    client = browser_for(superuser)
 
     first, second = _run_action(client, "deactivate_users", [member], reason="Spam in chat")
 
@@ -353,7 +340,7 @@ def test_deactivating_asks_for_a_reason_then_shuts_the_account(superuser):
     assert "Deactivated 1 user." in _page(second)
     member.refresh_from_db()
     assert member.is_active is False
-    entry = AuditEntry.objects.get(target_type="user", target_id=member.pk)
+    entry = audit_of(member).get()
     assert (entry.actor, entry.action, entry.reason) == (superuser, "deactivate", "Spam in chat")
     assert entry.changes == {"is_active": [True, False]}
     # The account can no longer sign in, use its access token or refresh.
@@ -375,7 +362,7 @@ def test_deactivating_asks_for_a_reason_then_shuts_the_account(superuser):
 
 def test_deactivating_without_a_reason_changes_nothing(superuser):
     member = UserFactory(username="member")
-    client = _browser(superuser)
+    client = browser_for(superuser)
 
     _first, second = _run_action(client, "deactivate_users", [member], reason="   ")
 
@@ -389,7 +376,7 @@ def test_deactivating_without_a_reason_changes_nothing(superuser):
 def test_reactivating_opens_the_account_again_but_not_its_old_sessions(superuser):
     member = UserFactory(username="member")
     old_session = _sign_in(member)
-    client = _browser(superuser)
+    client = browser_for(superuser)
     _run_action(client, "deactivate_users", [member], reason="Abuse")
 
     first, second = _run_action(client, "reactivate_users", [member], reason="Appeal accepted")
@@ -415,7 +402,7 @@ def test_deactivating_an_inactive_user_or_oneself_is_refused_per_user(superuser)
     member = UserFactory(username="member")
 
     _first, second = _run_action(
-        _browser(superuser), "deactivate_users", [gone, member, superuser], reason="Cleanup"
+        browser_for(superuser), "deactivate_users", [gone, member, superuser], reason="Cleanup"
     )
 
     html = _page(second)
@@ -432,7 +419,7 @@ def test_an_action_across_all_filtered_users_reaches_each_of_them(superuser):
     filtered = f"{USERS}?is_active__exact=0"
 
     first, second = _run_action(
-        _browser(superuser),
+        browser_for(superuser),
         "reactivate_users",
         gone[:1],  # what was ticked on the page; "select all 3" covers the rest
         url=filtered,
@@ -454,7 +441,7 @@ def test_an_action_across_all_filtered_users_reaches_each_of_them(superuser):
 
 def test_a_superuser_adjusts_credits_with_a_reason(superuser):
     member = UserFactory(username="member")
-    client = _browser(superuser)
+    client = browser_for(superuser)
 
     first, second = _run_action(
         client, "adjust_credits", [member], amount="10.00", reason="Goodwill"
@@ -480,7 +467,7 @@ def test_a_superuser_adjusts_credits_with_a_reason(superuser):
 def test_a_take_back_below_zero_is_refused_and_writes_nothing(superuser):
     member = UserFactory(username="member")
     credits_grant(user=member, amount="10", reason="start")
-    client = _browser(superuser)
+    client = browser_for(superuser)
 
     _first, second = _run_action(
         client, "adjust_credits", [member], amount="-1000", reason="Take back"
@@ -499,11 +486,82 @@ def test_an_amount_with_more_than_two_decimals_is_asked_again(superuser):
     member = UserFactory(username="member")
 
     _first, second = _run_action(
-        _browser(superuser), "adjust_credits", [member], amount="1.005", reason="x"
+        browser_for(superuser), "adjust_credits", [member], amount="1.005", reason="x"
     )
 
     assert CONFIRMATION_TEMPLATE in [t.name for t in second.templates]
     assert not CreditTransaction.objects.exists()
+
+
+def test_the_same_adjustment_page_submitted_twice_adjusts_each_user_once(superuser):
+    """A double click or a resent form: the page's key makes the second
+    submission replay the first (`credits_grant`'s idempotency) for every user."""
+    alice = UserFactory(username="alice")
+    bob = UserFactory(username="bob", credits="5")
+    client = browser_for(superuser)
+    page = client.post(
+        USERS,
+        {
+            "action": "adjust_credits",
+            "_selected_action": [alice.pk, bob.pk],
+            "select_across": "0",
+            "index": "0",
+        },
+    )
+    form = form_data(page, form_id="reasoned-action-form")
+    (key,) = form["key"]
+    assert re.fullmatch(r"[0-9a-f]{32}", key)
+    form.update(amount=["12.50"], reason=["Goodwill"])
+
+    first = client.post(USERS, form, follow=True)
+    second = client.post(USERS, form, follow=True)
+
+    assert "Adjusted the credits of 2 users." in _page(first)
+    assert "Not changed" not in _page(second)
+    assert (balance_of(alice), balance_of(bob)) == (Decimal("12.50"), Decimal("17.50"))
+    adjustments = CreditTransaction.objects.filter(reason="Goodwill").order_by("user__username")
+    assert [(e.user, e.amount, e.idempotency_key) for e in adjustments] == [
+        (alice, Decimal("12.50"), f"admin-{key}-{alice.pk}"),
+        (bob, Decimal("12.50"), f"admin-{key}-{bob.pk}"),
+    ]
+    assert_balances_add_up()
+
+    # A new confirmation page draws a new key: a deliberate second adjustment applies.
+    again = form_data(
+        client.post(
+            USERS,
+            {"action": "adjust_credits", "_selected_action": [alice.pk], "index": "0"},
+        ),
+        form_id="reasoned-action-form",
+    )
+    assert again["key"] != [key]
+    again.update(amount=["1.00"], reason=["Goodwill"])
+    client.post(USERS, again, follow=True)
+    assert balance_of(alice) == Decimal("13.50")
+    assert_balances_add_up()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Known defect, left to the service's owner: user_credits_adjust writes an "
+    "audit entry (and the page reports the adjustment) also when credits_grant only "
+    "replays the first submission, so the trail shows each user adjusted twice.",
+)
+def test_a_replayed_adjustment_is_neither_audited_nor_reported_again(superuser):
+    member = UserFactory(username="member")
+    client = browser_for(superuser)
+    page = client.post(
+        USERS, {"action": "adjust_credits", "_selected_action": [member.pk], "index": "0"}
+    )
+    form = form_data(page, form_id="reasoned-action-form")
+    form.update(amount=["3.00"], reason=["Goodwill"])
+    client.post(USERS, form, follow=True)
+
+    second = client.post(USERS, form, follow=True)
+
+    assert balance_of(member) == Decimal("3.00")
+    assert audit_of(member, action="adjust_credits").count() == 1
+    assert "Adjusted the credits" not in _page(second)
 
 
 # --- Moderators and other staff -----------------------------------------------------
@@ -512,7 +570,7 @@ def test_an_amount_with_more_than_two_decimals_is_asked_again(superuser):
 def test_a_moderator_views_users_read_only(moderator):
     member = UserFactory(username="member", name="Old")
     credits_grant(user=member, amount="5", reason="grant")
-    client = _browser(moderator)
+    client = browser_for(moderator)
 
     listing = _page(client.get(USERS))
     page = client.get(_user_url(member))
@@ -531,7 +589,7 @@ def test_a_moderator_views_users_read_only(moderator):
 
 def test_a_moderator_has_no_delete_and_no_credit_adjustment(moderator):
     member = UserFactory(username="member")
-    client = _browser(moderator)
+    client = browser_for(moderator)
 
     html = _page(client.get(USERS))
 
@@ -548,7 +606,7 @@ def test_a_moderator_has_no_delete_and_no_credit_adjustment(moderator):
 
 def test_a_moderator_may_deactivate_an_abusive_user_but_not_a_superuser(moderator, superuser):
     member = UserFactory(username="member")
-    client = _browser(moderator)
+    client = browser_for(moderator)
 
     _first, second = _run_action(client, "deactivate_users", [member, superuser], reason="Abuse")
 
@@ -564,7 +622,7 @@ def test_a_moderator_may_deactivate_an_abusive_user_but_not_a_superuser(moderato
 
 def test_an_account_admin_edits_profiles_but_not_privileges(account_admin, superuser):
     member = UserFactory(username="member")
-    client = _browser(account_admin)
+    client = browser_for(account_admin)
 
     response = client.post(
         _user_url(member),
@@ -583,7 +641,7 @@ def test_an_account_admin_edits_profiles_but_not_privileges(account_admin, super
 
 
 def test_a_plain_staff_user_sees_nothing(plain_staff):
-    client = _browser(plain_staff)
+    client = browser_for(plain_staff)
 
     assert client.get(USERS).status_code == 403
     assert client.get(LEDGER).status_code == 403
@@ -647,7 +705,7 @@ def test_permission_matrix(request, role, what, method, url, expected):
 
     data = {"amount": "999", "name": "Changed"} if method == "post" else {}
 
-    response = getattr(_browser(actor), method)(url(member, entry), data)
+    response = getattr(browser_for(actor), method)(url(member, entry), data)
 
     assert response.status_code == expected, what
     assert CreditTransaction.objects.get().amount == Decimal("3.00")

@@ -2,8 +2,7 @@
 credit_settle and credits_grant, the database's last word on a negative
 balance, and GET /api/v1/users/me/transactions.
 
-`assert_balances_add_up` is the one statement of the ledger invariant; the money
-tests of the live streams import it from here.
+The ledger invariant is stated once, in `tests.helpers.assert_balances_add_up`.
 """
 
 from datetime import timedelta
@@ -11,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
@@ -20,11 +18,11 @@ from allmine.core.errors import Conflict, ValidationFailed
 from allmine.core.timestamps import format_timestamp
 from tests.api import OBJECT_ID_RE, TIMESTAMP_RE, assert_envelope, assert_error
 from tests.factories import LiveStreamFactory, UserFactory
+from tests.helpers import assert_balances_add_up, balance_of, grant
 
 URL = "/api/v1/users/me/transactions"
 # Authentication, the count, the page of entries.
 LIST_QUERIES = 3
-BALANCE_STATUSES = (TransactionStatus.COMPLETED, TransactionStatus.REFUNDED)
 ENTRY_FIELDS = {
     "id",
     "kind",
@@ -40,41 +38,7 @@ ENTRY_FIELDS = {
 }
 
 
-# --- The invariant ------------------------------------------------------------------
-
-
-def assert_balances_add_up() -> None:
-    """For EVERY user: the balance is the sum of the amounts of their completed
-    and refunded ledger entries (pending ones do not count yet), and it is not
-    negative; every entry that moved a balance recorded a non-negative
-    balance_after, and a pending entry none."""
-    sums = dict(
-        CreditTransaction.objects.filter(status__in=BALANCE_STATUSES)
-        .values("user")
-        .annotate(total=Sum("amount"))
-        .values_list("user", "total")
-    )
-    users = list(User.objects.values_list("pk", "username", "credit_balance"))
-    assert users, "no users: the invariant would hold vacuously"
-    for pk, username, balance in users:
-        expected = sums.get(pk, Decimal("0.00"))
-        assert balance == expected, f"{username}: balance {balance} but the ledger says {expected}"
-        assert balance >= 0, f"{username}: negative balance {balance}"
-    assert not CreditTransaction.objects.filter(
-        status__in=BALANCE_STATUSES, balance_after__isnull=True
-    ).exists()
-    assert not CreditTransaction.objects.filter(balance_after__lt=0).exists()
-    assert not CreditTransaction.objects.filter(
-        status=TransactionStatus.PENDING, balance_after__isnull=False
-    ).exists()
-
-
-def grant(user, amount) -> CreditTransaction:
-    return credits_grant(user=user, amount=Decimal(amount), reason="Test credits.").entry
-
-
-def balance_of(user) -> Decimal:
-    return User.objects.values_list("credit_balance", flat=True).get(pk=user.pk)
+# --- Helpers ---------------------------------------------------------------------------
 
 
 def post(user, amount, *, kind=TransactionKind.ADMIN_ADJUSTMENT, **kwargs) -> CreditTransaction:

@@ -28,13 +28,13 @@ from jsonschema import FormatChecker
 from PIL import Image
 from rest_framework.test import APIClient
 
-from accounts.services.credits import credits_grant
 from allmine.core.errors import ERROR_TEXTS
 from allmine.core.ids import new_object_id
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import LiveStreamType
 from tests.api import TIMESTAMP_RE
 from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, UserFactory
+from tests.helpers import grant
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_URL = "/api/schema/?format=json"
@@ -587,7 +587,7 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
     check = ResponseChecker(schema)
     anonymous = APIClient()
     creator, guest, viewer, other = UserFactory.create_batch(4)
-    credits_grant(user=viewer, amount=Decimal("100"), reason="test credits")
+    grant(viewer, "100")
     as_creator, as_guest, as_viewer = client_for(creator), client_for(guest), client_for(viewer)
 
     # Accounts

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import translation
 
 from livestreams.lifecycle import LiveStreamStatus
-from tests.factories import LiveStreamFactory, UserFactory
+from tests.factories import LiveStreamFactory
 
 MESSAGES = Path(settings.LOCALE_PATHS[0]) / "tr" / "LC_MESSAGES"
 PO = MESSAGES / "django.po"
@@ -235,12 +235,6 @@ def _restore_language():
     it active: give the next test back the language it had."""
     with translation.override(translation.get_language()):
         yield
-
-
-@pytest.fixture
-def admin_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 @pytest.fixture

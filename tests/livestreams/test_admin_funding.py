@@ -11,13 +11,12 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from accounts.models import CreditTransaction, TransactionKind
 from livestreams.admin import funding as admin_funding
 from livestreams.admin.funding import format_money, funding_chart_svg, funding_progress_text
 from livestreams.lifecycle import LiveStreamStatus
-from livestreams.models import Contribution, ContributionStatus
+from livestreams.models import ContributionStatus
 from livestreams.selectors.funding import funding_collected_per_day, funding_progress_streams
-from tests.factories import LiveStreamFactory, UserFactory
+from tests.factories import ContributionFactory, LiveStreamFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.livestreams.funding_test_urls")]
 
@@ -37,32 +36,15 @@ def make_stream(title, goal, collected, **fields):
 
 
 def contribute(stream, user, amount, *, status=ContributionStatus.COMPLETED, at=None):
-    entry = CreditTransaction.objects.create(
-        user=user,
-        kind=TransactionKind.STREAM_FUNDING_CONTRIBUTION,
-        amount=-Decimal(amount),
-        live_stream=stream,
-        balance_after=Decimal("0.00"),
-    )
-    return Contribution.objects.create(
+    """A contribution paid through the ledger; a completed one adds to the stream's
+    collected funding."""
+    return ContributionFactory(
         live_stream=stream,
         user=user,
-        amount=Decimal(amount),
-        status=status,
-        transaction=entry,
+        amount=amount,
+        refunded=status == ContributionStatus.REFUNDED,
         created_at=at or timezone.now(),
     )
-
-
-@pytest.fixture
-def superuser(db):
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
 
 
 @pytest.fixture
@@ -70,9 +52,10 @@ def funded():
     """Three streams with a goal (half-way, over it, barely started) and the
     ones the page leaves out."""
     fans = UserFactory.create_batch(3)
-    half = make_stream("Half-way mountain trip", "1000", "500")
-    over = make_stream("Overfunded concert", "1000", "1500", status=LiveStreamStatus.ENDED)
-    barely = make_stream("Barely started podcast", "800", "12.5")
+    # The first three collect what their contributions below bring: 500, 1500, 12.5.
+    half = make_stream("Half-way mountain trip", "1000", "0")
+    over = make_stream("Overfunded concert", "1000", "0", status=LiveStreamStatus.ENDED)
+    barely = make_stream("Barely started podcast", "800", "0")
     make_stream("No goal at all", None, "0")
     make_stream("Zero goal stream", "0", "0")
     make_stream("Removed fundraiser", "100", "90", deleted_at=timezone.now())
@@ -82,6 +65,8 @@ def funded():
     contribute(half, fans[2], "40", status=ContributionStatus.REFUNDED)
     contribute(over, fans[2], "1500")
     contribute(barely, fans[1], "12.5", at=timezone.now() - timedelta(days=45))
+    for stream, collected in ((half, "500"), (over, "1500"), (barely, "12.5")):
+        assert stream.collected_funding == Decimal(collected)
     return {"half": half, "over": over, "barely": barely}
 
 

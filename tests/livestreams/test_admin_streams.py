@@ -2,24 +2,19 @@
 actions and price edits (through the services, audited), the changelist's
 filters, search and query count, and the change form."""
 
-import importlib
 import re
 from datetime import timedelta
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services.credits import credits_grant
 from allmine.core.admin import LargeTablePaginator
 from allmine.core.models import AuditEntry
 from livestreams.lifecycle import LiveStreamStatus
@@ -35,6 +30,7 @@ from livestreams.services.bans import ban_create
 from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.helpers import audit_of, browser_for, form_data, run_moderators_migration
 
 S = LiveStreamStatus
 CHANGELIST = reverse("admin:livestreams_livestream_changelist")
@@ -45,67 +41,6 @@ def change_url(stream) -> str:
 
 
 # --- Helpers ---------------------------------------------------------------------
-
-
-class _FormReader(HTMLParser):
-    """What a browser would submit from each form of a page, minus the submit
-    buttons: text inputs, checked boxes, selected options, textareas."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms: list[tuple[str | None, dict[str, list[str]]]] = []
-        self.data: dict[str, list[str]] | None = None
-        self._select = None
-        self._textarea = None
-
-    def _add(self, name, value):
-        self.data.setdefault(name, []).append(value)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.data = {}
-            self.forms.append((attrs.get("id"), self.data))
-        if self.data is None or (not attrs.get("name") and tag != "option"):
-            return
-        if tag == "input":
-            kind = attrs.get("type", "text")
-            if kind in {"submit", "button", "image", "reset", "file"}:
-                return
-            if kind in {"checkbox", "radio"} and "checked" not in attrs:
-                return
-            self._add(attrs["name"], attrs.get("value") or ("on" if kind == "checkbox" else ""))
-        elif tag == "select":
-            self._select = attrs["name"]
-        elif tag == "option" and self._select and "selected" in attrs:
-            self._add(self._select, attrs.get("value", ""))
-        elif tag == "textarea":
-            self._textarea = attrs["name"]
-            self._add(self._textarea, "")
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea][-1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.data = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea" and self._textarea:
-            # The newline right after <textarea> is not part of the value.
-            self.data[self._textarea][-1] = self.data[self._textarea][-1].removeprefix("\n")
-            self._textarea = None
-
-
-def form_data(response, *, form_id: str | None = None, containing: str | None = None) -> dict:
-    """The data of the page's form with this id, or of the one with this field."""
-    reader = _FormReader()
-    reader.feed(response.content.decode())
-    for found_id, data in reader.forms:
-        if (form_id and found_id == form_id) or (containing and containing in data):
-            return data
-    raise AssertionError(f"no such form on the page: {form_id or containing}")
 
 
 def input_names(response) -> set[str]:
@@ -119,16 +54,6 @@ def shown_titles(response) -> set[str]:
 
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
-
-
-def audit_of(stream, **filters):
-    return AuditEntry.objects.filter(target_type="livestream", target_id=stream.pk, **filters)
-
-
-def staff_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def list_edit(client, stream, *, price="", replay_credit_price=""):
@@ -162,33 +87,6 @@ def run_action(client, action: str, streams, **fields):
 # --- Fixtures --------------------------------------------------------------------
 
 
-MODERATORS_MIGRATION = importlib.import_module("livestreams.migrations.0003_moderators_group")
-
-
-def run_moderators_migration(forwards: bool = True) -> None:
-    """Run the data migration's own code against the test database, with the
-    historical models it runs with in `migrate`."""
-    state = MigrationExecutor(connection).loader.project_state(
-        ("livestreams", "0003_moderators_group"), at_end=True
-    )
-    run = (
-        MODERATORS_MIGRATION.create_moderators
-        if forwards
-        else MODERATORS_MIGRATION.remove_moderators
-    )
-    run(state.apps, None)
-
-
-@pytest.fixture
-def moderators_group(db):
-    """The Moderators group made by the data migration. A test database reused
-    (--reuse-db) after transactional tests has been emptied of migration data; the
-    migration is then run again."""
-    if not Group.objects.filter(name="Moderators").exists():
-        run_moderators_migration()
-    return Group.objects.get(name="Moderators")
-
-
 @pytest.fixture
 def moderator(moderators_group):
     """A staff user in the Moderators group."""
@@ -199,12 +97,7 @@ def moderator(moderators_group):
 
 @pytest.fixture
 def mod_client(moderator):
-    return staff_client(moderator)
-
-
-@pytest.fixture
-def superuser(db):
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
+    return browser_for(moderator)
 
 
 def active_stream(**fields) -> LiveStream:
@@ -387,7 +280,7 @@ def test_moderator_may_not_change_a_users_password(mod_client):
 
 
 def test_staff_outside_the_group_sees_nothing(db):
-    client = staff_client(UserFactory(is_staff=True))
+    client = browser_for(UserFactory(is_staff=True))
     stream = active_stream()
     assert client.get(CHANGELIST).status_code == 403
     assert client.get(change_url(stream)).status_code == 403
@@ -715,7 +608,7 @@ def test_the_max_price_setting_is_the_one_the_list_applies(mod_client, settings)
 
 
 def test_superuser_edits_the_basics_and_the_edit_is_audited(superuser):
-    client = staff_client(superuser)
+    client = browser_for(superuser)
     stream = scheduled_stream(title="Old title", price=Decimal("4"))
     data = form_data(client.get(change_url(stream)), form_id="livestream_form")
     data.update(title=["New title"], _save=["Save"])
@@ -730,7 +623,7 @@ def test_superuser_edits_the_basics_and_the_edit_is_audited(superuser):
 
 
 def test_superuser_sees_server_owned_fields_read_only(superuser):
-    client = staff_client(superuser)
+    client = browser_for(superuser)
     stream = active_stream(recording=True, recording_url="https://cdn.example.com/r.mp4")
     response = client.get(change_url(stream))
     names = input_names(response)
@@ -761,8 +654,7 @@ def test_change_form_groups_fields_and_shows_inlines_audience_contributions_hist
         funding_goal=Decimal("1000"),
     )
     GuestFactory(live_stream=stream, user=UserFactory(username="guest-star"))
-    fan = UserFactory(username="big-fan")
-    credits_grant(user=fan, amount=Decimal("600"), reason="test")
+    fan = UserFactory(username="big-fan", credits="600")
     livestream_fund(user=fan, live_stream_id=stream.pk, amount=Decimal("500"))
     Participant.objects.create(live_stream=stream, user=UserFactory(username="watcher"))
     troll = UserFactory(username="troll")

@@ -13,11 +13,9 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import User
 from livestreams.agora.kicks import MAX_ATTEMPTS, backoff
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
@@ -129,9 +127,7 @@ def _private_lock_dir(settings, tmp_path):
 
 @pytest.fixture
 def moderator(db):
-    user = UserFactory()
-    user.user_permissions.add(Permission.objects.get(codename="moderate_livestream"))
-    return User.objects.get(pk=user.pk)
+    return UserFactory(moderator=True)
 
 
 @pytest.fixture

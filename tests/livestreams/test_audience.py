@@ -7,12 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus
-from accounts.services.credits import credits_grant
 from allmine.core.ids import new_object_id
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
@@ -26,7 +24,8 @@ from livestreams.models import (
 from tests import agora_tokens
 from tests.agora_tokens import PUBLISHER_PRIVILEGES, RTM_LOGIN, SUBSCRIBER_PRIVILEGES
 from tests.api import TIMESTAMP_RE, assert_envelope, assert_error
-from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.factories import BanFactory, GuestFactory, LiveStreamFactory, UserFactory
+from tests.helpers import assert_balances_add_up, balance_of, grant, world_snapshot
 
 JOIN_URL = "/api/v1/live-stream/join"
 RENEW_URL = "/api/v1/live-stream/renew-token"
@@ -104,34 +103,8 @@ def stream_in(status) -> LiveStream:
     return LiveStreamFactory(status=status, **extra)
 
 
-def with_credits(amount: str, user=None):
-    """A user holding `amount` credits, granted through the ledger."""
-    user = user or UserFactory()
-    if Decimal(amount) > 0:
-        credits_grant(user=user, amount=Decimal(amount), reason="test credits")
-    return user
-
-
-def balance(user) -> Decimal:
-    return type(user).objects.values_list("credit_balance", flat=True).get(pk=user.pk)
-
-
-def ledger_total(user) -> Decimal:
-    """The sum the balance must always equal (spec §4)."""
-    total = CreditTransaction.objects.filter(
-        user=user, status__in=[TransactionStatus.COMPLETED, TransactionStatus.REFUNDED]
-    ).aggregate(total=Sum("amount"))["total"]
-    return total or Decimal("0.00")
-
-
 def block(stream, user, *, action=BanAction.BLOCK, lifted=False) -> LiveStreamBan:
-    return LiveStreamBan.objects.create(
-        live_stream=stream,
-        user=user,
-        action_type=action,
-        created_by=stream.creator,
-        lifted_at=timezone.now() if lifted else None,
-    )
+    return BanFactory(live_stream=stream, user=user, action_type=action, lifted=lifted)
 
 
 def join(client, stream_id, **extra):
@@ -148,23 +121,6 @@ def leave(client, stream_id):
 
 def viewer_count(client, stream_id):
     return client.get(f"/api/v1/live-stream/{stream_id}/viewer-count")
-
-
-def snapshot(stream) -> dict:
-    """Everything a join could write, to show that a failed one wrote nothing."""
-    return {
-        "stream": LiveStream.objects.filter(pk=stream.pk).values().get(),
-        "guests": list(Guest.objects.filter(live_stream=stream).order_by("pk").values()),
-        "participants": list(Participant.objects.order_by("pk").values()),
-        "ledger": list(CreditTransaction.objects.order_by("pk").values()),
-        # Users created after the snapshot hold nothing, so only non-zero balances.
-        "balances": dict(
-            type(stream.creator)
-            .objects.exclude(credit_balance=0)
-            .order_by("pk")
-            .values_list("pk", "credit_balance")
-        ),
-    }
 
 
 def assert_credentials(data, *, user, channel, privileges, role, before, after):
@@ -326,13 +282,14 @@ def test_the_device_fields_are_stored_on_the_participant(client_for, sent):
 )
 def test_an_overlong_device_field_is_a_400_and_nothing_is_written(client_for, field, limit):
     stream = active_stream()
-    state = snapshot(stream)
-    response = client_for(UserFactory()).post(
+    client = client_for(UserFactory())
+    state = world_snapshot()
+    response = client.post(
         JOIN_URL, {"liveStreamId": stream.pk, field: "x" * (limit + 1)}, format="json"
     )
     errors = assert_error(response, 400)
     assert any(e.startswith(f"{field}: ") for e in errors[1:]), errors
-    assert snapshot(stream) == state
+    assert world_snapshot() == state
 
 
 # (TRUSTED_PROXY_COUNT, REMOTE_ADDR, X-Forwarded-For or None, the address stored)
@@ -420,10 +377,10 @@ def test_joining_after_leaving_makes_the_viewer_present_again(client_for):
 @pytest.mark.parametrize("price", [None, "0.00"])
 def test_a_free_stream_charges_nothing(client_for, price):
     stream = active_stream(price=None if price is None else Decimal(price))
-    viewer = with_credits("50.00")
+    viewer = UserFactory(credits="50.00")
     data = assert_envelope(join(client_for(viewer), stream.pk), 200)
     assert data["liveStream"]["accessType"] == "free"
-    assert balance(viewer) == Decimal("50.00")
+    assert balance_of(viewer) == Decimal("50.00")
     assert CreditTransaction.objects.exclude(kind=TransactionKind.ADMIN_ADJUSTMENT).count() == 0
 
 
@@ -454,7 +411,7 @@ def test_a_paid_stream_charges_once_and_splits_the_revenue(
     price = Decimal(price)
     stream = active_stream(live_stream_type=kind, price=price)
     invited = [g.user for g in GuestFactory.create_batch(guests, live_stream=stream)]
-    viewer = with_credits("25.00")
+    viewer = UserFactory(credits="25.00")
 
     data = assert_envelope(join(client_for(viewer), stream.pk), 200)
     assert data["liveStream"]["accessType"] == "paid"
@@ -467,7 +424,7 @@ def test_a_paid_stream_charges_once_and_splits_the_revenue(
     assert charge.live_stream_id == stream.pk
     assert charge.balance_after == Decimal("25.00") - price
     assert Participant.objects.get(user=viewer).charge_id == charge.pk
-    assert balance(viewer) == Decimal("25.00") - price
+    assert balance_of(viewer) == Decimal("25.00") - price
 
     revenue = {
         entry.user_id: entry
@@ -488,15 +445,14 @@ def test_a_paid_stream_charges_once_and_splits_the_revenue(
 
     paid_out = sum(Decimal(s) for s in [creator_gets, *guests_get] if s is not None)
     assert paid_out <= price
-    for user in [viewer, stream.creator, *invited]:
-        assert balance(user) == ledger_total(user)
-    assert balance(stream.creator) == Decimal(creator_gets or "0.00")
+    assert_balances_add_up()
+    assert balance_of(stream.creator) == Decimal(creator_gets or "0.00")
 
 
 @pytest.mark.django_db
 def test_joining_a_paid_stream_again_never_charges_again(client_for):
     stream = active_stream(price=Decimal("5.00"))
-    viewer = with_credits("12.00")
+    viewer = UserFactory(credits="12.00")
     client = client_for(viewer)
     assert_envelope(join(client, stream.pk), 200)
     ledger = list(CreditTransaction.objects.order_by("pk").values())
@@ -507,45 +463,47 @@ def test_joining_a_paid_stream_again_never_charges_again(client_for):
     assert_envelope(join(client, stream.pk), 200)
 
     assert list(CreditTransaction.objects.order_by("pk").values()) == ledger
-    assert balance(viewer) == Decimal("7.00")
-    assert balance(stream.creator) == Decimal("4.00")
+    assert balance_of(viewer) == Decimal("7.00")
+    assert balance_of(stream.creator) == Decimal("4.00")
     assert Participant.objects.get().join_count == 5
 
 
 @pytest.mark.django_db
 def test_exactly_enough_credits_is_enough(client_for):
     stream = active_stream(price=Decimal("7.50"))
-    viewer = with_credits("7.50")
+    viewer = UserFactory(credits="7.50")
     assert_envelope(join(client_for(viewer), stream.pk), 200)
-    assert balance(viewer) == Decimal("0.00") == ledger_total(viewer)
+    assert balance_of(viewer) == Decimal("0.00")
+    assert_balances_add_up()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("held", ["0.00", "7.49"])
 def test_too_few_credits_is_a_409_and_nothing_is_written(client_for, held):
     stream = active_stream(price=Decimal("7.50"))
-    viewer = with_credits(held)
-    state = snapshot(stream)
+    viewer = UserFactory(credits=held)
+    state = world_snapshot()
 
     errors = assert_error(join(client_for(viewer), stream.pk), 409)
 
     assert "credits" in errors[1].lower(), errors
     assert "insufficient" in errors[1].lower(), errors
-    assert snapshot(stream) == state
+    assert world_snapshot() == state
     assert not Participant.objects.exists()
-    assert balance(viewer) == Decimal(held) == ledger_total(viewer)
-    assert balance(stream.creator) == Decimal("0.00")
+    assert balance_of(viewer) == Decimal(held)
+    assert_balances_add_up()
+    assert balance_of(stream.creator) == Decimal("0.00")
 
 
 @pytest.mark.django_db
 def test_a_viewer_short_of_credits_can_join_once_topped_up(client_for):
     stream = active_stream(price=Decimal("3.00"))
-    viewer = with_credits("2.00")
+    viewer = UserFactory(credits="2.00")
     client = client_for(viewer)
     assert_error(join(client, stream.pk), 409)
-    with_credits("1.00", viewer)
+    grant(viewer, "1.00")
     assert_envelope(join(client, stream.pk), 200)
-    assert balance(viewer) == Decimal("0.00")
+    assert balance_of(viewer) == Decimal("0.00")
     assert Participant.objects.get().join_count == 1
 
 
@@ -556,10 +514,10 @@ def test_a_viewer_short_of_credits_can_join_once_topped_up(client_for):
 @pytest.mark.parametrize("status", NOT_ACTIVE)
 def test_a_stream_that_is_not_active_is_a_409(client_for, status):
     stream = stream_in(status)
-    viewer = with_credits("10.00")
-    state = snapshot(stream)
+    viewer = UserFactory(credits="10.00")
+    state = world_snapshot()
     assert_error(join(client_for(viewer), stream.pk), 409)
-    assert snapshot(stream) == state
+    assert world_snapshot() == state
 
 
 # (the ban, whether the viewer may join)
@@ -575,14 +533,14 @@ BANS = [
 @pytest.mark.parametrize("ban, allowed", BANS)
 def test_bans(client_for, ban, allowed):
     stream = active_stream(price=Decimal("1.00"))
-    viewer = with_credits("5.00")
+    viewer = UserFactory(credits="5.00")
     block(
         LiveStreamFactory() if ban == "block_elsewhere" else stream,
         viewer,
         action=BanAction.CHAT_ONLY if ban == "chat_only" else BanAction.BLOCK,
         lifted=ban == "lifted_block",
     )
-    state = snapshot(stream)
+    state = world_snapshot()
 
     response = join(client_for(viewer), stream.pk)
 
@@ -591,7 +549,7 @@ def test_bans(client_for, ban, allowed):
         assert Participant.objects.filter(live_stream=stream, user=viewer).exists()
     else:
         assert_error(response, 403, contains="banned")
-        assert snapshot(stream) == state
+        assert world_snapshot() == state
 
 
 @pytest.mark.django_db
@@ -599,9 +557,9 @@ def test_bans(client_for, ban, allowed):
 def test_broadcasters_do_not_join_as_audience(client_for, who):
     stream, (guest,) = duo_stream()
     caller = stream.creator if who == "creator" else guest
-    state = snapshot(stream)
+    state = world_snapshot()
     assert_error(join(client_for(caller), stream.pk), 403)
-    assert snapshot(stream) == state
+    assert world_snapshot() == state
 
 
 @pytest.mark.django_db
@@ -611,17 +569,19 @@ def test_a_removed_stream_is_a_404(client_for, status):
     LiveStream.objects.filter(pk=stream.pk).update(
         deleted_at=timezone.now(), deleted_by=UserFactory(is_staff=True)
     )
-    state = snapshot(stream)
-    assert_error(join(client_for(UserFactory()), stream.pk), 404)
-    assert snapshot(stream) == state
+    client = client_for(UserFactory())
+    state = world_snapshot()
+    assert_error(join(client, stream.pk), 404)
+    assert world_snapshot() == state
 
 
 @pytest.mark.django_db
 def test_an_unknown_stream_is_a_404(client_for):
-    stream = active_stream()
-    state = snapshot(stream)
-    assert_error(join(client_for(UserFactory()), new_object_id()), 404)
-    assert snapshot(stream) == state
+    active_stream()
+    client = client_for(UserFactory())
+    state = world_snapshot()
+    assert_error(join(client, new_object_id()), 404)
+    assert world_snapshot() == state
 
 
 BAD_IDS = [
@@ -642,20 +602,21 @@ BAD_IDS = [
 def test_a_missing_or_malformed_id_is_a_400(client_for, url, bad_id):
     stream = active_stream()
     payload = {} if bad_id is None else {"liveStreamId": bad_id(stream.pk)}
-    state = snapshot(stream)
-    errors = assert_error(client_for(UserFactory()).post(url, payload, format="json"), 400)
+    client = client_for(UserFactory())
+    state = world_snapshot()
+    errors = assert_error(client.post(url, payload, format="json"), 400)
     assert any(e.startswith("liveStreamId: ") for e in errors[1:]), errors
-    assert snapshot(stream) == state
+    assert world_snapshot() == state
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", [JOIN_URL, RENEW_URL, LEAVE_URL])
 def test_without_a_token_it_is_a_401(url):
     stream = active_stream()
-    state = snapshot(stream)
+    state = world_snapshot()
     assert_error(APIClient().post(url, {"liveStreamId": stream.pk}, format="json"), 401)
     assert_error(APIClient().get(f"/api/v1/live-stream/{stream.pk}/viewer-count"), 401)
-    assert snapshot(stream) == state
+    assert world_snapshot() == state
 
 
 @pytest.mark.django_db
@@ -665,9 +626,9 @@ def test_a_deactivated_user_gets_no_token(client_for):
     client = client_for(viewer)  # issued while still active
     viewer.is_active = False
     viewer.save(update_fields=["is_active"])
-    state = snapshot(stream)
+    state = world_snapshot()
     assert_error(join(client, stream.pk), 401)
-    assert snapshot(stream) == state
+    assert world_snapshot() == state
 
 
 # --- POST /live-stream/renew-token -------------------------------------------------------
@@ -692,7 +653,7 @@ def _renewer(role: str):
 @pytest.mark.parametrize("role", ["host", "guest", "audience"])
 def test_renew_token_gives_fresh_credentials_for_the_callers_role(client_for, role):
     stream, caller, privileges, agora_role = _renewer(role)
-    state = snapshot(stream)
+    state = world_snapshot()
 
     before = timezone.now()
     data = assert_envelope(renew(client_for(caller), stream.pk), 200)
@@ -708,19 +669,19 @@ def test_renew_token_gives_fresh_credentials_for_the_callers_role(client_for, ro
         before=before,
         after=after,
     )
-    assert snapshot(stream) == state  # renewing changes nothing, charges nothing
+    assert world_snapshot() == state  # renewing changes nothing, charges nothing
 
 
 @pytest.mark.django_db
 def test_renew_token_for_a_paid_stream_never_charges(client_for):
     stream = active_stream(price=Decimal("4.00"))
-    viewer = with_credits("4.00")
+    viewer = UserFactory(credits="4.00")
     client = client_for(viewer)
     assert_envelope(join(client, stream.pk), 200)
-    state = snapshot(stream)
+    state = world_snapshot()
     assert_envelope(renew(client, stream.pk), 200)
-    assert snapshot(stream) == state
-    assert balance(viewer) == Decimal("0.00")
+    assert world_snapshot() == state
+    assert balance_of(viewer) == Decimal("0.00")
 
 
 # (role, stream status, expected HTTP status)
@@ -893,9 +854,9 @@ def test_leave_by_a_non_member_is_a_403(client_for, who):
     caller = UserFactory()
     if who == "audience_of_another_stream":
         Participant.objects.create(live_stream=active_stream(), user=caller)
-    state = snapshot(stream)
+    state = world_snapshot()
     assert_error(leave(client_for(caller), stream.pk), 403)
-    assert snapshot(stream) == state
+    assert world_snapshot() == state
 
 
 @pytest.mark.django_db
@@ -1001,7 +962,7 @@ def test_join_query_counts_do_not_grow_with_the_audience(
     paid = active_stream(price=Decimal("2.00"))
     _crowd(free, crowd)
     _crowd(paid, crowd)
-    viewer = with_credits("10.00")
+    viewer = UserFactory(credits="10.00")
     client = client_for(viewer)
 
     with django_assert_num_queries(FREE_JOIN_QUERIES):
@@ -1016,7 +977,7 @@ def test_join_query_counts_do_not_grow_with_the_audience(
         response = join(client, paid.pk)
     assert_envelope(response, 200)
 
-    assert balance(viewer) == Decimal("8.00")
+    assert balance_of(viewer) == Decimal("8.00")
     assert Participant.objects.filter(live_stream=paid, is_present=True).count() == crowd + 1
 
 
@@ -1050,7 +1011,7 @@ def test_a_paid_duo_join_costs_one_ledger_entry_per_guest(
     assert guests <= settings.LIVESTREAM_MAX_GUESTS
     stream, _invited = duo_stream(guests=guests, price=Decimal("8.00"))
     _crowd(stream, 20)
-    viewer = with_credits("8.00")
+    viewer = UserFactory(credits="8.00")
     client = client_for(viewer)
 
     # The solo count, plus the guests' ids and 3 queries per guest's revenue entry.

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.models import User
@@ -47,22 +46,13 @@ LIST_QUERIES_MODERATOR = LIST_QUERIES + 2
 
 @pytest.fixture
 def moderator(db):
-    user = UserFactory()
-    user.user_permissions.add(Permission.objects.get(codename="moderate_livestream"))
-    return User.objects.get(pk=user.pk)  # a fresh instance: permissions are cached
+    return UserFactory(moderator=True)
 
 
 @pytest.fixture
 def stream(db):
     """An active duo stream with one invited guest."""
-    now = timezone.now()
-    stream = LiveStreamFactory(
-        status=LiveStreamStatus.ACTIVE,
-        live_stream_type=LiveStreamType.DUOSELF,
-        started_at=now,
-        host_joined_at=now,
-        host_present=True,
-    )
+    stream = LiveStreamFactory(active=True, live_stream_type=LiveStreamType.DUOSELF)
     GuestFactory(live_stream=stream)
     return stream
 

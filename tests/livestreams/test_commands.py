@@ -16,10 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
-from accounts.services.credits import credits_grant
 from allmine.core.commands import single_run
 from allmine.core.ids import new_object_id
-from allmine.core.models import AuditEntry
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
@@ -36,6 +34,7 @@ from livestreams.services.money import livestream_fund, replay_rent
 from tests import agora_tokens
 from tests.agora_tokens import PUBLISHER_PRIVILEGES, SUBSCRIBER_PRIVILEGES
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.helpers import CREDITS_REASON, assert_balances_add_up, balance_of, world_snapshot
 
 S = LiveStreamStatus
 BUSY = "Another run of this command is in progress; nothing done."
@@ -56,39 +55,6 @@ def run(name: str, *args, **options) -> str:
     out = io.StringIO()
     call_command(name, *args, stdout=out, **options)
     return out.getvalue()
-
-
-def world() -> dict:
-    """Every row a command could touch."""
-    return {
-        "streams": list(LiveStream.objects.order_by("pk").values()),
-        "guests": list(Guest.objects.order_by("pk").values()),
-        "participants": list(Participant.objects.order_by("pk").values()),
-        "contributions": list(Contribution.objects.order_by("pk").values()),
-        "rentals": list(ReplayAccess.objects.order_by("pk").values()),
-        "ledger": list(CreditTransaction.objects.order_by("pk").values()),
-        "users": list(User.objects.order_by("pk").values()),
-        "audit": list(AuditEntry.objects.order_by("pk").values()),
-    }
-
-
-def balance(user) -> Decimal:
-    return User.objects.get(pk=user.pk).credit_balance
-
-
-def assert_ledger_adds_up() -> None:
-    """Every balance is the sum of its completed and refunded entries."""
-    for user in User.objects.all():
-        entries = CreditTransaction.objects.filter(
-            user=user, status__in=[TransactionStatus.COMPLETED, TransactionStatus.REFUNDED]
-        )
-        assert sum((e.amount for e in entries), Decimal("0")) == user.credit_balance, user
-
-
-def rich_user(amount="100.00", **fields) -> User:
-    user = UserFactory(**fields)
-    credits_grant(user=user, amount=Decimal(amount), reason="test credits")
-    return User.objects.get(pk=user.pk)
 
 
 @contextmanager
@@ -143,7 +109,7 @@ def expire_data_set():
         funding_goal=Decimal("100.00"),
         title="late and funded",
     )
-    funders = [rich_user(), rich_user()]
+    funders = [UserFactory(credits="100.00"), UserFactory(credits="100.00")]
     for funder, amount in zip(funders, ["10.00", "15.25"], strict=True):
         livestream_fund(user=funder, live_stream_id=late.pk, amount=Decimal(amount))
     # Funding is only taken before the start: move the start into the past afterwards.
@@ -194,7 +160,7 @@ def test_expire_streams_expires_only_scheduled_streams_past_start_plus_grace():
     assert status_of(data["active"]) == S.ACTIVE
     assert status_of(data["cancelled"]) == S.CANCELLED_BY_HOST
     # The funding came back, once per contribution.
-    assert [balance(f) for f in data["funders"]] == [Decimal("100.00")] * 2
+    assert [balance_of(f) for f in data["funders"]] == [Decimal("100.00")] * 2
     assert set(Contribution.objects.values_list("status", flat=True)) == {
         ContributionStatus.REFUNDED
     }
@@ -204,22 +170,22 @@ def test_expire_streams_expires_only_scheduled_streams_past_start_plus_grace():
         Decimal("15.25"),
     ]
     assert LiveStream.objects.get(pk=data["late"].pk).collected_funding == Decimal("0.00")
-    assert_ledger_adds_up()
+    assert_balances_add_up()
 
-    after_first = world()
+    after_first = world_snapshot()
     out = run("expire_streams")
     assert out.strip() == "Expired 0 stream(s); 0 no longer qualified."
-    assert world() == after_first
+    assert world_snapshot() == after_first
 
 
 @pytest.mark.django_db
 def test_expire_streams_dry_run_lists_and_changes_nothing():
     data = expire_data_set()
-    before = world()
+    before = world_snapshot()
 
     out = run("expire_streams", dry_run=True)
 
-    assert world() == before
+    assert world_snapshot() == before
     lines = out.strip().splitlines()
     assert sorted(lines[:-1]) == sorted(
         [
@@ -299,9 +265,9 @@ def test_end_overdue_streams_ends_active_streams_long_past_their_end(settings):
     assert viewer.is_present is False
     assert viewer.watch_seconds >= 30 * 60
 
-    after_first = world()
+    after_first = world_snapshot()
     assert run("end_overdue_streams").strip() == "Ended 0 stream(s); 0 no longer qualified."
-    assert world() == after_first
+    assert world_snapshot() == after_first
 
 
 @pytest.mark.django_db
@@ -317,11 +283,11 @@ def test_the_maximum_duration_comes_from_the_setting(settings):
 @pytest.mark.django_db
 def test_end_overdue_streams_dry_run_lists_and_changes_nothing(settings):
     data = overdue_data_set(settings)
-    before = world()
+    before = world_snapshot()
 
     out = run("end_overdue_streams", dry_run=True)
 
-    assert world() == before
+    assert world_snapshot() == before
     lines = out.strip().splitlines()
     assert sorted(lines[:-1]) == sorted(
         [
@@ -350,7 +316,7 @@ def rentable(**fields) -> LiveStream:
 
 def rent(stream, *, window_closed: bool) -> User:
     """A user rents the replay; with `window_closed`, its 24 h ran out a minute ago."""
-    renter = rich_user()
+    renter = UserFactory(credits="100.00")
     replay_rent(user=renter, live_stream_id=stream.pk)
     if window_closed:
         ended = timezone.now() - timedelta(minutes=1)
@@ -383,15 +349,15 @@ def revenue(user, status) -> list[Decimal]:
 def test_settle_replay_revenue_pays_closed_windows_once():
     data = settle_data_set()
     solo_creator, duo_creator, guest = data["solo"].creator, data["duo"].creator, data["guest"]
-    assert [balance(u) for u in (solo_creator, duo_creator, guest)] == [Decimal("0.00")] * 3
+    assert [balance_of(u) for u in (solo_creator, duo_creator, guest)] == [Decimal("0.00")] * 3
 
     before = timezone.now()
     out = run("settle_replay_revenue")
 
     assert out.strip() == "Paid 3 share(s), 14.00 credits in all."
-    assert balance(solo_creator) == Decimal("8.00")
-    assert balance(duo_creator) == Decimal("3.00")
-    assert balance(guest) == Decimal("3.00")
+    assert balance_of(solo_creator) == Decimal("8.00")
+    assert balance_of(duo_creator) == Decimal("3.00")
+    assert balance_of(guest) == Decimal("3.00")
     assert revenue(duo_creator, TransactionStatus.COMPLETED) == [Decimal("3.00")]
     assert revenue(duo_creator, TransactionStatus.PENDING) == [Decimal("3.00")]
     assert revenue(guest, TransactionStatus.PENDING) == [Decimal("3.00")]
@@ -401,17 +367,17 @@ def test_settle_replay_revenue_pays_closed_windows_once():
     assert paid.count() == 3
     for entry in paid:
         assert entry.completed_at >= before
-        assert entry.balance_after == balance(entry.user)
+        assert entry.balance_after == balance_of(entry.user)
     # The entries still in their window wait, with no balance yet.
     waiting = CreditTransaction.objects.filter(status=TransactionStatus.PENDING)
     assert waiting.count() == 2
     assert {e.balance_after for e in waiting} == {None}
     assert {e.related.user_id for e in waiting} == {data["open_renter"].pk}
-    assert_ledger_adds_up()
+    assert_balances_add_up()
 
-    after_first = world()
+    after_first = world_snapshot()
     assert run("settle_replay_revenue").strip() == "Paid 0 share(s), 0.00 credits in all."
-    assert world() == after_first
+    assert world_snapshot() == after_first
 
 
 @pytest.mark.django_db
@@ -423,21 +389,21 @@ def test_settle_replay_revenue_pays_the_rest_once_their_window_closes():
     )
 
     assert run("settle_replay_revenue").strip() == "Paid 2 share(s), 6.00 credits in all."
-    assert balance(data["duo"].creator) == Decimal("6.00")
-    assert balance(data["guest"]) == Decimal("6.00")
+    assert balance_of(data["duo"].creator) == Decimal("6.00")
+    assert balance_of(data["guest"]) == Decimal("6.00")
     assert not CreditTransaction.objects.filter(status=TransactionStatus.PENDING).exists()
-    assert_ledger_adds_up()
+    assert_balances_add_up()
 
 
 @pytest.mark.django_db
 def test_settle_replay_revenue_dry_run_changes_nothing():
     settle_data_set()
-    before = world()
+    before = world_snapshot()
 
     out = run("settle_replay_revenue", dry_run=True)
 
     assert out.strip() == "[dry run] 3 share(s) would be paid, 14.00 credits in all."
-    assert world() == before
+    assert world_snapshot() == before
 
 
 # --- grant_credits -------------------------------------------------------------------
@@ -446,7 +412,7 @@ def test_settle_replay_revenue_dry_run_changes_nothing():
 def admin_entries(user) -> list[CreditTransaction]:
     return list(
         CreditTransaction.objects.filter(user=user, kind=TransactionKind.ADMIN_ADJUSTMENT)
-        .exclude(reason="test credits")
+        .exclude(reason=CREDITS_REASON)  # the test's own grants
         .order_by("created_at", "pk")
     )
 
@@ -460,26 +426,26 @@ def test_grant_credits_by_username_or_id(ref):
     out = run("grant_credits", who, "25.50", reason="  Welcome bonus ")
 
     assert out.strip() == "alice: +25.50 credits, balance now 25.50."
-    assert balance(alice) == Decimal("25.50")
+    assert balance_of(alice) == Decimal("25.50")
     (entry,) = admin_entries(alice)
     assert entry.amount == Decimal("25.50")
     assert entry.status == TransactionStatus.COMPLETED
     assert entry.balance_after == Decimal("25.50")
     assert entry.reason == "Welcome bonus"
     assert entry.idempotency_key is None
-    assert_ledger_adds_up()
+    assert_balances_add_up()
 
 
 @pytest.mark.django_db
 def test_grant_credits_takes_back_with_a_negative_amount():
-    alice = rich_user("10.00", username="alice")
+    alice = UserFactory(credits="10.00", username="alice")
 
     out = run("grant_credits", "alice", "-4.25", reason="chargeback")
 
     assert out.strip() == "alice: -4.25 credits, balance now 5.75."
-    assert balance(alice) == Decimal("5.75")
+    assert balance_of(alice) == Decimal("5.75")
     assert [e.amount for e in admin_entries(alice)] == [Decimal("-4.25")]
-    assert_ledger_adds_up()
+    assert_balances_add_up()
 
 
 @pytest.mark.django_db
@@ -487,17 +453,17 @@ def test_grant_credits_with_a_key_happens_once():
     alice = UserFactory(username="alice")
 
     first = run("grant_credits", "alice", "30", reason="promo", key="promo-2026-alice")
-    after_first = world()
+    after_first = world_snapshot()
     second = run("grant_credits", "alice", "30", reason="promo", key="promo-2026-alice")
 
     assert first.strip() == "alice: +30 credits, balance now 30.00."
     assert (
         second.strip() == "A grant with the key 'promo-2026-alice' was already made; nothing done."
     )
-    assert world() == after_first
+    assert world_snapshot() == after_first
     (entry,) = admin_entries(alice)
     assert entry.idempotency_key == "promo-2026-alice"
-    assert balance(alice) == Decimal("30.00")
+    assert balance_of(alice) == Decimal("30.00")
 
 
 @pytest.mark.django_db
@@ -506,7 +472,7 @@ def test_grant_credits_without_a_key_grants_each_time():
     alice = UserFactory(username="alice")
     run("grant_credits", "alice", "5", reason="one")
     run("grant_credits", "alice", "5", reason="two")
-    assert balance(alice) == Decimal("10.00")
+    assert balance_of(alice) == Decimal("10.00")
     assert [e.reason for e in admin_entries(alice)] == ["one", "two"]
 
 
@@ -515,24 +481,24 @@ def test_grant_credits_refuses_a_key_used_for_another_user():
     UserFactory(username="alice")
     bob = UserFactory(username="bob")
     run("grant_credits", "alice", "5", reason="promo", key="promo-1")
-    before = world()
+    before = world_snapshot()
 
     with pytest.raises(CommandError, match="already used for another user"):
         run("grant_credits", "bob", "5", reason="promo", key="promo-1")
 
-    assert world() == before
-    assert balance(bob) == Decimal("0.00")
+    assert world_snapshot() == before
+    assert balance_of(bob) == Decimal("0.00")
 
 
 @pytest.mark.django_db
 def test_grant_credits_dry_run_changes_nothing():
     UserFactory(username="alice")
-    before = world()
+    before = world_snapshot()
 
     out = run("grant_credits", "alice", "12.34", reason="bonus", dry_run=True)
 
     assert out.strip() == "[dry run] Would change alice's balance by 12.34 (0.00 now)."
-    assert world() == before
+    assert world_snapshot() == before
 
 
 @pytest.mark.django_db
@@ -553,57 +519,57 @@ def test_grant_credits_dry_run_changes_nothing():
 )
 def test_grant_credits_refuses_a_bad_amount(amount, message):
     UserFactory(username="alice")
-    before = world()
+    before = world_snapshot()
     with pytest.raises(CommandError, match=message):
         run("grant_credits", "alice", amount, reason="bonus")
-    assert world() == before
+    assert world_snapshot() == before
 
 
 @pytest.mark.django_db
 def test_grant_credits_refuses_a_balance_beyond_what_it_holds():
-    alice = rich_user("9999999000.00", username="alice")
-    before = world()
+    alice = UserFactory(credits="9999999000.00", username="alice")
+    before = world_snapshot()
     with pytest.raises(CommandError, match=r"A balance holds at most 9999999999\.99 credits"):
         run("grant_credits", "alice", "1000", reason="bonus")
-    assert world() == before
-    assert balance(alice) == Decimal("9999999000.00")
+    assert world_snapshot() == before
+    assert balance_of(alice) == Decimal("9999999000.00")
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["nobody", "0123456789abcdef01234567"])
 def test_grant_credits_refuses_an_unknown_user(who):
     UserFactory(username="alice")
-    before = world()
+    before = world_snapshot()
     with pytest.raises(CommandError, match="No user has the id or username"):
         run("grant_credits", who, "5", reason="bonus")
-    assert world() == before
+    assert world_snapshot() == before
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_grant_credits_needs_a_reason(reason):
     UserFactory(username="alice")
-    before = world()
+    before = world_snapshot()
     options = {} if reason is None else {"reason": reason}
     with pytest.raises(CommandError, match="reason"):
         run("grant_credits", "alice", "5", **options)
-    assert world() == before
+    assert world_snapshot() == before
 
 
 @pytest.mark.django_db
 def test_grant_credits_refuses_a_take_back_below_zero():
-    alice = rich_user("10.00", username="alice")
-    before = world()
+    alice = UserFactory(credits="10.00", username="alice")
+    before = world_snapshot()
 
     with pytest.raises(CommandError, match="Insufficient credits"):
         run("grant_credits", "alice", "-10.01", reason="chargeback")
 
-    assert world() == before
-    assert balance(alice) == Decimal("10.00")
+    assert world_snapshot() == before
+    assert balance_of(alice) == Decimal("10.00")
     # All of it may be taken back: the balance reaches zero, not below.
     run("grant_credits", "alice", "-10.00", reason="chargeback")
-    assert balance(alice) == Decimal("0.00")
-    assert_ledger_adds_up()
+    assert balance_of(alice) == Decimal("0.00")
+    assert_balances_add_up()
 
 
 # --- issue_agora_token ---------------------------------------------------------------
@@ -648,7 +614,7 @@ def test_issue_agora_token_prints_the_credentials_of_the_current_role(ref):
     guest = Guest.objects.get(live_stream=stream).user
     viewer = UserFactory()
     Participant.objects.create(live_stream=stream, user=viewer)
-    before = world()
+    before = world_snapshot()
 
     for user, role, privileges in [
         (stream.creator, "host", PUBLISHER_PRIVILEGES),
@@ -660,7 +626,7 @@ def test_issue_agora_token_prints_the_credentials_of_the_current_role(ref):
         assert data["agora"]["role"] == role
         assert_credentials(data, user=user, stream=stream, privileges=privileges)
 
-    assert world() == before  # debugging a client changes nothing
+    assert world_snapshot() == before  # debugging a client changes nothing
 
 
 @pytest.mark.django_db
@@ -731,12 +697,12 @@ def test_issue_agora_token_refuses(stream_ref, user_ref, message):
     stream_id = {"not-an-id": "not-an-id", "unknown": new_object_id()}.get(stream_ref, stream.pk)
     if stream_ref == "removed":
         LiveStream.objects.filter(pk=stream.pk).update(deleted_at=timezone.now())
-    before = world()
+    before = world_snapshot()
 
     with pytest.raises(CommandError, match=message):
         run("issue_agora_token", stream=stream_id, user=user)
 
-    assert world() == before
+    assert world_snapshot() == before
 
 
 @pytest.mark.django_db
@@ -755,7 +721,7 @@ def test_issue_agora_token_needs_both_options(missing):
 @pytest.mark.django_db
 def test_a_second_run_while_one_is_in_progress_does_nothing():
     data = expire_data_set()
-    before = world()
+    before = world_snapshot()
 
     with held_by_another_run("expire_streams"):
         out = run("expire_streams")
@@ -763,7 +729,7 @@ def test_a_second_run_while_one_is_in_progress_does_nothing():
 
     assert out.strip() == BUSY
     assert dry.strip() == BUSY
-    assert world() == before
+    assert world_snapshot() == before
     # Once the other run is over, the lock is free again.
     assert run("expire_streams").strip() == "Expired 2 stream(s); 0 no longer qualified."
     assert status_of(data["late"]) == S.EXPIRED
@@ -775,7 +741,7 @@ def test_each_command_has_its_own_lock():
     with held_by_another_run("expire_streams"):
         out = run("grant_credits", "alice", "5", reason="bonus")
     assert out.strip() == "alice: +5 credits, balance now 5.00."
-    assert balance(alice) == Decimal("5.00")
+    assert balance_of(alice) == Decimal("5.00")
 
 
 @pytest.mark.django_db
@@ -783,7 +749,7 @@ def test_grant_credits_is_locked_too():
     alice = UserFactory(username="alice")
     with held_by_another_run("grant_credits"):
         assert run("grant_credits", "alice", "5", reason="bonus").strip() == BUSY
-    assert balance(alice) == Decimal("0.00")
+    assert balance_of(alice) == Decimal("0.00")
     assert not CreditTransaction.objects.exists()
 
 

@@ -6,13 +6,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
-from accounts.services.credits import credits_grant
-from allmine.core.models import AuditEntry
 from allmine.core.timestamps import format_timestamp
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
@@ -26,7 +23,8 @@ from livestreams.models import (
 from livestreams.services.jobs import livestream_expire
 from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope, assert_error
-from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.factories import GuestFactory, LiveStreamFactory, ParticipantFactory, UserFactory
+from tests.helpers import world_snapshot
 
 S = LiveStreamStatus
 ALL_STATUSES = list(S)
@@ -44,9 +42,7 @@ def _private_lock_dir(settings, tmp_path):
 
 @pytest.fixture
 def moderator(db):
-    user = UserFactory()
-    user.user_permissions.add(Permission.objects.get(codename="moderate_livestream"))
-    return User.objects.get(pk=user.pk)  # a fresh instance: permissions are cached
+    return UserFactory(moderator=True)
 
 
 def stream_in(status: str, **fields) -> LiveStream:
@@ -79,34 +75,14 @@ def guest_of(stream) -> User:
 def watching(stream, *, minutes_ago: int = 10) -> Participant:
     """An audience member present in `stream` since `minutes_ago`."""
     since = timezone.now() - timedelta(minutes=minutes_ago)
-    return Participant.objects.create(
-        live_stream=stream, user=UserFactory(), first_joined_at=since, last_joined_at=since
-    )
+    return ParticipantFactory(live_stream=stream, first_joined_at=since)
 
 
 def funded(stream, amount=Decimal("25.00")) -> User:
     """A user with 100 credits who funds `stream` with `amount`."""
-    funder = UserFactory()
-    credits_grant(user=funder, amount=Decimal("100.00"), reason="test credits")
+    funder = UserFactory(credits="100.00")
     livestream_fund(user=funder, live_stream_id=stream.pk, amount=amount)
     return funder
-
-
-def snapshot(stream) -> dict:
-    """Every row a transition could touch, to show that a refused one touched none."""
-    return {
-        "stream": LiveStream.objects.filter(pk=stream.pk).values().get(),
-        "guests": list(Guest.objects.filter(live_stream=stream).order_by("pk").values()),
-        "participants": list(
-            Participant.objects.filter(live_stream=stream).order_by("pk").values()
-        ),
-        "contributions": list(
-            Contribution.objects.filter(live_stream=stream).order_by("pk").values()
-        ),
-        "ledger": list(CreditTransaction.objects.order_by("pk").values()),
-        "balances": dict(User.objects.values_list("pk", "credit_balance")),
-        "audit": list(AuditEntry.objects.order_by("pk").values()),
-    }
 
 
 def assert_funding_refunded(stream, funder, amount=Decimal("25.00")) -> None:
@@ -310,12 +286,12 @@ def test_a_transition_the_status_does_not_allow_is_refused(client_for, moderator
     stream = stream_in(status, funding_goal=Decimal("100.00"))
     watching(stream)
     people = {"creator": stream.creator, "moderator": moderator, "guest": guest_of(stream)}
-    before = snapshot(stream)
+    before = world_snapshot()
 
     act, _allowed = ACTIONS[action]
     assert_error(act(client_for, stream, people), 409, contains=status.value)
 
-    assert snapshot(stream) == before
+    assert world_snapshot() == before
 
 
 @pytest.mark.django_db
@@ -323,15 +299,15 @@ def test_a_transition_the_status_does_not_allow_is_refused(client_for, moderator
 def test_expiry_leaves_every_other_status_alone(status):
     long_ago = timezone.now() - timedelta(days=2)
     stream = stream_in(status, planned_start_date=long_ago)
-    before = snapshot(stream)
+    before = world_snapshot()
 
     out = io.StringIO()
     call_command("expire_streams", stdout=out)
 
     assert "Expired 0 stream(s)" in out.getvalue()
-    assert snapshot(stream) == before
+    assert world_snapshot() == before
     assert livestream_expire(live_stream_id=stream.pk) is False
-    assert snapshot(stream) == before
+    assert world_snapshot() == before
 
 
 @pytest.mark.django_db
@@ -340,12 +316,12 @@ def test_an_ended_stream_never_starts_again(client_for):
     client = client_for(stream.creator)
     assert_envelope(join_as_creator(client_for, stream, {}), 200)
     assert_envelope(client.post(f"{API}/{stream.pk}/end"), 200)
-    ended = snapshot(stream)
+    ended = world_snapshot()
 
     assert_error(join_as_creator(client_for, stream, {}), 409, contains="ended")
     assert_error(client.post(f"{API}/{stream.pk}/end"), 409, contains="ended")
     assert_error(client.post(f"{API}/{stream.pk}/cancel"), 409, contains="ended")
-    assert snapshot(stream) == ended
+    assert world_snapshot() == ended
 
 
 # --- DELETE: the soft delete ------------------------------------------------------
@@ -373,10 +349,9 @@ def test_a_removed_stream_is_not_found_anywhere_in_the_api(client_for, moderator
     stream_id = stream.pk
     guest = guest_of(stream)
     creator = stream.creator
-    stranger = UserFactory()
-    credits_grant(user=stranger, amount=Decimal("10.00"), reason="test credits")
+    stranger = UserFactory(credits="10.00")
     assert_envelope(client_for(creator).delete(f"{API}/{stream_id}"), 200)
-    removed = snapshot(stream)
+    removed = world_snapshot()
 
     for user in (creator, guest, stranger, moderator):
         client = client_for(user)
@@ -403,19 +378,19 @@ def test_a_removed_stream_is_not_found_anywhere_in_the_api(client_for, moderator
     )
     # §3: the creator's own join-as-creator on a removed stream is a 409.
     assert_error(join_as_creator(client_for, stream, {}), 409, contains="removed")
-    assert snapshot(stream) == removed
+    assert world_snapshot() == removed
 
 
 @pytest.mark.django_db
 def test_the_creator_cannot_delete_an_active_stream(client_for):
     stream = stream_in(S.ACTIVE)
     watching(stream)
-    before = snapshot(stream)
+    before = world_snapshot()
 
     response = client_for(stream.creator).delete(f"{API}/{stream.pk}")
 
     assert_error(response, 409, contains="end it first")
-    assert snapshot(stream) == before
+    assert world_snapshot() == before
 
 
 @pytest.mark.django_db

@@ -22,9 +22,9 @@ from livestreams.models import (
     Participant,
     ReplayAccess,
 )
-from tests.accounts.test_credits import assert_balances_add_up, balance_of, grant
 from tests.api import OBJECT_ID_RE, TIMESTAMP_RE, assert_envelope, assert_error
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.helpers import assert_balances_add_up, balance_of, grant
 
 JOIN_URL = "/api/v1/live-stream/join"
 RECORDING_URL = "https://cdn.example.com/recordings/replay.mp4"
@@ -123,8 +123,7 @@ def balances(*users) -> list[Decimal]:
 @pytest.mark.django_db
 def test_fund_debits_the_caller_and_raises_the_collected_funding(client_for):
     stream = scheduled_stream(funding_goal="50")
-    backer = UserFactory()
-    grant(backer, "40")
+    backer = UserFactory(credits="40")
     client = client_for(backer)
 
     before = timezone.now()
@@ -165,8 +164,7 @@ def test_fund_debits_the_caller_and_raises_the_collected_funding(client_for):
     second = assert_envelope(fund(client, stream, 27.5), 201)
     assert second["liveStream"]["collectedFunding"] == 40
     assert second["liveStream"]["fundingPercentage"] == 80
-    other = UserFactory()
-    grant(other, "33.33")
+    other = UserFactory(credits="33.33")
     third = assert_envelope(fund(client_for(other), stream, 33.33), 201)
     assert third["liveStream"]["collectedFunding"] == 73.33
     assert third["liveStream"]["fundingPercentage"] == 146.66
@@ -180,8 +178,7 @@ def test_fund_debits_the_caller_and_raises_the_collected_funding(client_for):
 @pytest.mark.django_db
 def test_a_chat_only_ban_does_not_stop_funding(client_for):
     stream = scheduled_stream()
-    backer = UserFactory()
-    grant(backer, "5")
+    backer = UserFactory(credits="5")
     LiveStreamBan.objects.create(
         live_stream=stream, user=backer, action_type=BanAction.CHAT_ONLY, created_by=stream.creator
     )
@@ -205,8 +202,7 @@ def test_a_chat_only_ban_does_not_stop_funding(client_for):
 def test_only_a_scheduled_stream_can_be_funded(client_for, status):
     stream = scheduled_stream()
     LiveStream.objects.filter(pk=stream.pk).update(status=status)
-    backer = UserFactory()
-    grant(backer, "50")
+    backer = UserFactory(credits="50")
     before = ledger()
     assert_error(fund(client_for(backer), stream, 10), 409, contains="funding goal")
     assert ledger() == before
@@ -220,8 +216,7 @@ def test_only_a_scheduled_stream_can_be_funded(client_for, status):
 @pytest.mark.parametrize("goal", [None, "0"])
 def test_a_stream_without_a_funding_goal_cannot_be_funded(client_for, goal):
     stream = scheduled_stream(funding_goal=goal)
-    backer = UserFactory()
-    grant(backer, "50")
+    backer = UserFactory(credits="50")
     before = ledger()
     assert_error(fund(client_for(backer), stream, 10), 409)
     assert ledger() == before
@@ -244,8 +239,7 @@ def test_the_creator_cannot_fund_their_own_stream(client_for):
 @pytest.mark.django_db
 def test_a_blocked_user_cannot_fund(client_for):
     stream = scheduled_stream()
-    backer = UserFactory()
-    grant(backer, "50")
+    backer = UserFactory(credits="50")
     LiveStreamBan.objects.create(
         live_stream=stream, user=backer, action_type=BanAction.BLOCK, created_by=stream.creator
     )
@@ -261,8 +255,7 @@ def test_a_blocked_user_cannot_fund(client_for):
 @pytest.mark.parametrize("amount", [0, -1, "-0.01", 1.234, "1.234", "abc", "", None, True, []])
 def test_a_bad_amount_is_a_400_and_writes_nothing(client_for, amount):
     stream = scheduled_stream()
-    backer = UserFactory()
-    grant(backer, "50")
+    backer = UserFactory(credits="50")
     before = ledger()
     assert_error(fund(client_for(backer), stream, amount), 400, contains="amount:")
     assert ledger() == before
@@ -285,8 +278,7 @@ def test_a_missing_amount_is_a_400(client_for):
 @pytest.mark.django_db
 def test_funding_beyond_the_balance_is_a_409_and_writes_nothing(client_for):
     stream = scheduled_stream()
-    backer = UserFactory()
-    grant(backer, "9.99")
+    backer = UserFactory(credits="9.99")
     before = ledger()
     assert_error(fund(client_for(backer), stream, 10), 409, contains="Insufficient credits")
     assert ledger() == before
@@ -302,8 +294,7 @@ def test_funding_beyond_the_balance_is_a_409_and_writes_nothing(client_for):
 @pytest.mark.django_db
 def test_funding_needs_a_visible_stream_and_a_caller(api_client, client_for):
     stream = scheduled_stream()
-    backer = UserFactory()
-    grant(backer, "50")
+    backer = UserFactory(credits="50")
     assert_error(fund(api_client, stream, 10), 401)
     LiveStream.objects.filter(pk=stream.pk).update(deleted_at=timezone.now())
     assert_error(fund(client_for(backer), stream, 10), 404)
@@ -321,9 +312,7 @@ def test_funding_needs_a_visible_stream_and_a_caller(api_client, client_for):
 def funded_stream(client_for, **kwargs):
     """A scheduled stream funded by two backers (one of them twice)."""
     stream = scheduled_stream(funding_goal="100", **kwargs)
-    first, second = UserFactory(), UserFactory()
-    grant(first, "30")
-    grant(second, "20")
+    first, second = UserFactory(credits="30"), UserFactory(credits="20")
     assert_envelope(fund(client_for(first), stream, 10), 201)
     assert_envelope(fund(client_for(first), stream, 5.25), 201)
     assert_envelope(fund(client_for(second), stream, 7.5), 201)
@@ -459,8 +448,7 @@ def test_renting_charges_once_and_pays_the_split_after_the_window(
     client_for, price, guests, creator_share, guest_share
 ):
     stream = replay_stream(price=price, guests=guests)
-    renter = UserFactory()
-    grant(renter, "20")
+    renter = UserFactory(credits="20")
     before = timezone.now()
     data = assert_envelope(rent(client_for(renter), stream), 200)
     after = timezone.now()
@@ -501,8 +489,7 @@ def test_renting_charges_once_and_pays_the_split_after_the_window(
 @pytest.mark.django_db
 def test_a_share_that_rounds_to_nothing_is_not_written(client_for):
     stream = replay_stream(price="0.01", guests=2)
-    renter = UserFactory()
-    grant(renter, "1")
+    renter = UserFactory(credits="1")
     assert_envelope(rent(client_for(renter), stream), 200)
     (charge,) = entries(renter, TransactionKind.REPLAY_RENTAL)
     assert CreditTransaction.objects.filter(related=charge).count() == 0
@@ -513,8 +500,7 @@ def test_a_share_that_rounds_to_nothing_is_not_written(client_for):
 @pytest.mark.django_db
 def test_renting_again_while_active_charges_nothing(client_for):
     stream = replay_stream(price="5")
-    renter = UserFactory()
-    grant(renter, "20")
+    renter = UserFactory(credits="20")
     client = client_for(renter)
     first = assert_envelope(rent(client, stream), 200)
     before = ledger()
@@ -531,8 +517,7 @@ def test_renting_again_while_active_charges_nothing(client_for):
 @pytest.mark.django_db
 def test_an_expired_rental_is_reactivated_with_a_new_charge(client_for):
     stream = replay_stream(price="4.50")
-    renter = UserFactory()
-    grant(renter, "10")
+    renter = UserFactory(credits="10")
     client = client_for(renter)
     assert_envelope(rent(client, stream), 200)
     long_ago = timezone.now() - timedelta(days=2)
@@ -564,8 +549,7 @@ def test_an_expired_rental_is_reactivated_with_a_new_charge(client_for):
 @pytest.mark.django_db
 def test_renting_beyond_the_balance_is_a_409_with_no_rental_and_no_entry(client_for):
     stream = replay_stream(price="9.99")
-    renter = UserFactory()
-    grant(renter, "9.98")
+    renter = UserFactory(credits="9.98")
     before = ledger()
     assert_error(rent(client_for(renter), stream), 409, contains="Insufficient credits")
     assert ledger() == before
@@ -614,8 +598,7 @@ def test_the_owner_and_the_guests_do_not_rent(client_for):
 def test_a_replay_that_is_not_rentable_is_a_409(client_for, change):
     stream = replay_stream(price="5")
     LiveStream.objects.filter(pk=stream.pk).update(**change)
-    renter = UserFactory()
-    grant(renter, "10")
+    renter = UserFactory(credits="10")
     before = ledger()
     assert_error(rent(client_for(renter), stream), 409, contains="cannot be rented")
     assert ledger() == before
@@ -627,8 +610,7 @@ def test_a_replay_that_is_not_rentable_is_a_409(client_for, change):
 @pytest.mark.django_db
 def test_a_removed_stream_cannot_be_rented(api_client, client_for):
     stream = replay_stream(price="5")
-    renter = UserFactory()
-    grant(renter, "10")
+    renter = UserFactory(credits="10")
     assert_error(rent(api_client, stream), 401)
     LiveStream.objects.filter(pk=stream.pk).update(deleted_at=timezone.now())
     before = ledger()
@@ -655,8 +637,7 @@ def test_a_paid_join_charges_once_and_pays_the_split_at_once(
     client_for, price, guests, creator_share, guest_share
 ):
     stream = paid_stream(price=price, guests=guests)
-    viewer = UserFactory()
-    grant(viewer, "15")
+    viewer = UserFactory(credits="15")
     client = client_for(viewer)
     data = assert_envelope(join(client, stream), 200)
     assert data["liveStream"]["role"] == "audience"
@@ -693,8 +674,7 @@ def test_a_paid_join_charges_once_and_pays_the_split_at_once(
 @pytest.mark.django_db
 def test_a_paid_join_beyond_the_balance_is_a_409_and_writes_nothing(client_for):
     stream = paid_stream(price="10")
-    viewer = UserFactory()
-    grant(viewer, "9.99")
+    viewer = UserFactory(credits="9.99")
     before = ledger()
     assert_error(join(client_for(viewer), stream), 409, contains="Insufficient credits")
     assert ledger() == before
@@ -721,8 +701,7 @@ def test_a_refused_join_is_never_charged(client_for):
     blocked_stream = paid_stream(price="5")
     ended_stream = paid_stream(price="5")
     LiveStream.objects.filter(pk=ended_stream.pk).update(status=LiveStreamStatus.ENDED)
-    viewer = UserFactory()
-    grant(viewer, "20")
+    viewer = UserFactory(credits="20")
     LiveStreamBan.objects.create(
         live_stream=blocked_stream,
         user=viewer,
@@ -744,8 +723,7 @@ def test_a_refused_join_is_never_charged(client_for):
 
 @pytest.mark.django_db
 def test_a_user_spending_everywhere_ends_with_a_ledger_that_adds_up(client_for):
-    viewer = UserFactory()
-    grant(viewer, "50")
+    viewer = UserFactory(credits="50")
     client = client_for(viewer)
     live = paid_stream(price="12.34", guests=1)
     replay = replay_stream(price="7.77", guests=2)

@@ -13,9 +13,9 @@ from django.db import connection
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus
 from livestreams.models import Contribution, LiveStream, Participant, ReplayAccess
-from tests.accounts.test_credits import assert_balances_add_up, balance_of, grant
 from tests.api import assert_envelope, assert_error
 from tests.factories import UserFactory
+from tests.helpers import assert_balances_add_up, balance_of
 from tests.livestreams.test_money import (
     fund,
     join,
@@ -84,8 +84,7 @@ def assert_debits_were_serialised(user, start: Decimal, kinds):
 
 def test_simultaneous_funding_succeeds_exactly_as_often_as_the_balance_allows(client_for):
     stream = scheduled_stream(funding_goal="1000")
-    backer = UserFactory()
-    grant(backer, "35")
+    backer = UserFactory(credits="35")
     clients = [client_for(backer) for _ in range(THREADS)]
 
     responses = run_together([lambda c=c: fund(c, stream, 10) for c in clients])
@@ -119,8 +118,7 @@ def test_simultaneous_paid_joins_to_different_streams(client_for):
             # Every duo stream shares one guest, so the joins lock overlapping rows.
             stream.guest_set.update(user=shared_guest)
         streams.append(stream)
-    viewer = UserFactory()
-    grant(viewer, "25")
+    viewer = UserFactory(credits="25")
     clients = [client_for(viewer) for _ in streams]
 
     responses = run_together(
@@ -153,8 +151,7 @@ def test_simultaneous_paid_joins_to_different_streams(client_for):
 
 def test_simultaneous_rentals_of_different_replays(client_for):
     streams = [replay_stream(price="10", guests=index % 2) for index in range(THREADS)]
-    renter = UserFactory()
-    grant(renter, "25")
+    renter = UserFactory(credits="25")
     clients = [client_for(renter) for _ in streams]
 
     responses = run_together(
@@ -183,8 +180,7 @@ def test_simultaneous_rentals_of_different_replays(client_for):
 @pytest.mark.parametrize(("price", "guests"), [("10", 1), ("10", 0), (None, 0)])
 def test_the_same_user_joining_the_same_stream_at_once_is_charged_once(client_for, price, guests):
     stream = paid_stream(price=price, guests=guests)
-    viewer = UserFactory()
-    grant(viewer, "15")  # enough for one charge only
+    viewer = UserFactory(credits="15")  # enough for one charge only
     clients = [client_for(viewer) for _ in range(8)]
 
     responses = run_together([lambda c=c: join(c, stream) for c in clients])
@@ -213,8 +209,7 @@ def test_the_same_user_joining_the_same_stream_at_once_is_charged_once(client_fo
 
 def test_the_same_user_renting_the_same_replay_at_once_is_charged_once(client_for):
     stream = replay_stream(price="10")
-    renter = UserFactory()
-    grant(renter, "15")
+    renter = UserFactory(credits="15")
     clients = [client_for(renter) for _ in range(8)]
 
     responses = run_together([lambda c=c: rent(c, stream) for c in clients])
@@ -239,8 +234,7 @@ def test_a_mix_of_fund_join_and_rent_never_spends_more_than_the_balance(client_f
     funded = scheduled_stream(funding_goal="1000")
     live = [paid_stream(price="10", guests=i % 2) for i in range(4)]
     replays = [replay_stream(price="10", guests=i % 2) for i in range(4)]
-    user = UserFactory()
-    grant(user, "35")  # every request costs 10: exactly 3 can succeed
+    user = UserFactory(credits="35")  # every request costs 10: exactly 3 can succeed
 
     clients = [client_for(user) for _ in range(12)]
     calls = [lambda c=c: fund(c, funded, 10) for c in clients[:4]]
@@ -275,9 +269,7 @@ def test_a_cancel_racing_new_contributions_refunds_every_one_that_got_in(client_
     """Funding while the creator cancels: whatever got in before the cancel is
     refunded, whatever came after is refused, and the ledger adds up."""
     stream = scheduled_stream(funding_goal="1000")
-    backers = [UserFactory() for _ in range(THREADS - 1)]
-    for backer in backers:
-        grant(backer, "10")
+    backers = [UserFactory(credits="10") for _ in range(THREADS - 1)]
     clients = [client_for(b) for b in backers]
     calls = [lambda c=c: fund(c, stream, 10) for c in clients]
     creator_client = client_for(stream.creator)

@@ -1,36 +1,59 @@
-"""The permission matrix of issue 3: every endpoint against every kind of caller.
+"""The permission matrix: every endpoint of /api/v1/ (live streams, bans, accounts,
+the Agora webhook, health) against every kind of caller.
 
-Each case builds its own stream and people, so that no case depends on another.
-A refused request changes nothing, and neither does any read."""
+Each case builds its own stream and people, makes the request as one role and
+asserts the status and the envelope; a refused request (and any read) changes
+nothing in the database.
 
+The matrix is complete by construction: `test_every_api_route_and_method_has_a_row`
+walks Django's URL resolver for every route under /api/v1/ and every method its
+view handles, and fails listing each (route, method) that no row requests.
+
+HOW TO ADD A ROW FOR A NEW ENDPOINT
+1. Add a row to MATRIX: a short name, then the status each role gets, in the
+   order of ROLES. Say why in "Values worth a word" if a value may surprise.
+2. Add an entry with the same name to ENDPOINTS: the world the request needs
+   ("active", "scheduled" or "ended", see `make_stream`) and a function of the
+   world giving `(method, path, body)`, or `(method, path, body, format)` for a
+   format other than JSON ("multipart"). The path is what decides which route
+   the row covers, so use the real URL (with the world's ids).
+3. If the endpoint spends the caller's credits, add its name to PAYING.
+4. Only if a row makes no sense (no caller at all), add the (route, method) to
+   EXEMPT with the reason and the test file that covers it; the tests check that
+   the exemption names a real route without a row and an existing test file.
+Then run this file: the completeness test names anything still missing.
+"""
+
+import os
+import time
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth.models import Permission
-from django.utils import timezone
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from PIL import Image
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from accounts.models import CreditTransaction, User
-from accounts.services.credits import credits_grant
-from allmine.core.models import AuditEntry
-from livestreams.lifecycle import LiveStreamStatus
-from livestreams.models import (
-    BanAction,
-    Contribution,
-    Guest,
-    LiveStream,
-    LiveStreamBan,
-    LiveStreamType,
-    Participant,
-    ReplayAccess,
-)
+from accounts.models import User
+from livestreams.models import LiveStream, LiveStreamBan, LiveStreamType
 from tests.api import assert_envelope
-from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    BanFactory,
+    GuestFactory,
+    LiveStreamFactory,
+    ParticipantFactory,
+    UserFactory,
+)
+from tests.helpers import grant, world_snapshot
 
 API = "/api/v1/live-stream"
+API_PREFIX = "api/v1/"
+TESTS = Path(__file__).resolve().parent.parent
 ROLES = (
     "anonymous",
     "creator",
@@ -44,7 +67,7 @@ ROLES = (
 
 # What each caller is, in the stream the request is about:
 #   creator      the stream's creator
-#   guest        the invited guest of the (duo) stream
+#   guest        the invited guest of the (duo) stream (invited, not yet joined)
 #   audience     a user with a Participant row (present) in the stream
 #   blocked      a former audience member under a BLOCK ban in the stream
 #   deactivated  an audience member whose account was deactivated after login
@@ -52,6 +75,9 @@ ROLES = (
 #   stranger     a signed-in user with no tie to the stream
 MATRIX = [
     # endpoint          anon creator guest audience blocked deact. moder. stranger
+    ("create",            401, 409,  201,  201,     201,    401,   201,   201),
+    ("join-as-creator",   401, 200,  403,  403,     403,    401,   403,   403),
+    ("join-as-guest",     401, 403,  200,  403,     403,    401,   403,   403),
     ("join",              401, 403,  403,  200,     403,    401,   200,   200),
     ("renew-token",       401, 200,  200,  200,     403,    401,   403,   403),
     ("leave",             401, 200,  200,  200,     200,    401,   403,   403),
@@ -70,9 +96,21 @@ MATRIX = [
     ("ban-create",        401, 201,  403,  403,     403,    401,   201,   403),
     ("ban-list",          401, 200,  403,  403,     403,    401,   200,   403),
     ("ban-lift",          401, 200,  403,  403,     403,    401,   200,   403),
+    ("agora-events",      401, 401,  401,  401,     401,    401,   401,   401),
+    ("register",          201, 201,  201,  201,     201,    201,   201,   201),
+    ("login",             200, 200,  200,  200,     200,    200,   200,   200),
+    ("refresh",           200, 200,  200,  200,     200,    200,   200,   200),
+    ("logout",            200, 200,  200,  200,     200,    200,   200,   200),
+    ("me",                401, 200,  200,  200,     200,    401,   200,   200),
+    ("profile-photo",     401, 200,  200,  200,     200,    401,   200,   200),
     ("transactions",      401, 200,  200,  200,     200,    401,   200,   200),
+    ("health",            200, 200,  200,  200,     200,    200,   200,   200),
 ]  # fmt: skip
 # Values worth a word:
+# - create: anyone signed in; the creator already has an open (active) stream
+#   here, and a creator has one preparing or active stream at a time (409).
+# - join-as-creator / join-as-guest: only the creator / an invited guest; the
+#   check of who comes before everything else (403).
 # - join: the creator and guests join with join-as-creator / join-as-guest; a
 #   moderator or a stranger joins an active stream as an ordinary viewer.
 # - renew-token and leave: a moderator or stranger who never joined has no role (403).
@@ -85,6 +123,12 @@ MATRIX = [
 # - replay-rentals: the creator and the guest watch free (409); the spec does not
 #   extend a BLOCK to the replay, so a blocked user may rent it.
 # - ban-lift: the ban lifted is the blocked user's own; they may not lift it.
+# - agora-events: signed by Agora with an HMAC of the body, never opened by a
+#   user's token: an unsigned notice is a 401 whoever sends it, even the stream's
+#   creator or a moderator. Signed notices: tests/livestreams/test_agora_events.py.
+# - register, login, refresh, logout, health: they read no access token at all,
+#   so even a deactivated user's token changes nothing (login and refresh here
+#   are for another, active account; the deactivated ones: test_auth_api.py).
 CASES = [
     (endpoint, role, status)
     for endpoint, *statuses in MATRIX
@@ -104,30 +148,10 @@ class World:
 
 
 def make_stream(kind: str) -> LiveStream:
-    now = timezone.now()
-    fields = {
-        "active": {
-            "status": LiveStreamStatus.ACTIVE,
-            "started_at": now,
-            "host_joined_at": now,
-            "host_present": True,
-        },
-        "scheduled": {
-            "status": LiveStreamStatus.SCHEDULED,
-            "planned_start_date": now + timedelta(hours=2),
-            "funding_goal": Decimal("100.00"),
-        },
-        "ended": {
-            "status": LiveStreamStatus.ENDED,
-            "started_at": now - timedelta(hours=2),
-            "ended_at": now - timedelta(hours=1),
-            "recording": True,
-            "recording_url": "https://cdn.example.com/replay.mp4",
-            "is_active_replay_on_creator_profile": True,
-            "replay_credit_price": Decimal("5.00"),
-        },
-    }[kind]
-    return LiveStreamFactory(live_stream_type=LiveStreamType.DUOSELF, **fields)
+    """A duo stream that is live ("active"), scheduled with a funding goal
+    ("scheduled"), or ended with a rentable replay ("ended")."""
+    trait = {"active": "active", "scheduled": "fundable", "ended": "replay"}[kind]
+    return LiveStreamFactory(live_stream_type=LiveStreamType.DUOSELF, **{trait: True})
 
 
 def build_world(kind: str, *, credits: bool) -> World:
@@ -135,29 +159,22 @@ def build_world(kind: str, *, credits: bool) -> World:
     guest = GuestFactory(live_stream=stream).user
 
     def viewer(**fields) -> User:
-        user = UserFactory(**fields)
-        Participant.objects.create(live_stream=stream, user=user)
-        return user
+        return ParticipantFactory(live_stream=stream, **fields).user
 
-    blocked = viewer()
-    Participant.objects.filter(user=blocked).update(is_present=False, left_at=timezone.now())
-    ban = LiveStreamBan.objects.create(
-        live_stream=stream, user=blocked, action_type=BanAction.BLOCK, created_by=stream.creator
-    )
-    moderator = UserFactory()
-    moderator.user_permissions.add(Permission.objects.get(codename="moderate_livestream"))
+    blocked = viewer(left=True)
+    ban = BanFactory(live_stream=stream, user=blocked)
     people = {
         "creator": stream.creator,
         "guest": guest,
         "audience": viewer(),
         "blocked": blocked,
         "deactivated": viewer(),
-        "moderator": moderator,
+        "moderator": UserFactory(moderator=True),
         "stranger": UserFactory(),
     }
     if credits:  # enough for any one payment here
         for user in people.values():
-            credits_grant(user=user, amount=Decimal("100.00"), reason="test credits")
+            grant(user, "100.00")
     return World(stream=stream, people=people, victim=viewer(), ban=ban)
 
 
@@ -172,8 +189,34 @@ def client_as(world: World, role: str) -> APIClient:
     return client
 
 
-# endpoint -> (the stream it needs, the request: method, path, body)
+def small_png() -> SimpleUploadedFile:
+    buffer = BytesIO()
+    Image.new("RGB", (32, 32), (20, 120, 200)).save(buffer, "PNG")
+    return SimpleUploadedFile("me.png", buffer.getvalue(), content_type="image/png")
+
+
+def media_files(root: str) -> list[str]:
+    return [os.path.join(d, f) for d, _dirs, files in os.walk(root) for f in files]
+
+
+def refresh_token(world: World) -> str:
+    return str(RefreshToken.for_user(world.people["stranger"]))
+
+
+# endpoint -> (the stream it needs, the request: method, path, body[, format])
 ENDPOINTS = {
+    "create": (
+        "active",
+        lambda w: ("post", f"{API}/create", {"title": "One more", "liveStreamType": "solo"}),
+    ),
+    "join-as-creator": (
+        "active",
+        lambda w: ("post", f"{API}/join-as-creator", {"liveStreamId": w.stream.pk}),
+    ),
+    "join-as-guest": (
+        "active",
+        lambda w: ("post", f"{API}/join-as-guest", {"liveStreamId": w.stream.pk}),
+    ),
     "join": ("active", lambda w: ("post", f"{API}/join", {"liveStreamId": w.stream.pk})),
     "renew-token": (
         "active",
@@ -208,50 +251,195 @@ ENDPOINTS = {
         lambda w: ("get", f"/api/v1/live-stream-ban?liveStreamId={w.stream.pk}", None),
     ),
     "ban-lift": ("active", lambda w: ("delete", f"/api/v1/live-stream-ban/{w.ban.pk}", None)),
+    "agora-events": (
+        "active",
+        lambda w: (
+            "post",
+            "/api/v1/agora/events",
+            {
+                "noticeId": "2000001428:4330:1",
+                "productId": 1,
+                "eventType": 104,  # the creator left the channel
+                "notifyMs": int(time.time()) * 1000,
+                "payload": {
+                    "channelName": w.stream.channel_name,
+                    "ts": int(time.time()),
+                    "uid": w.stream.creator.agora_uid,
+                    "clientSeq": 1,
+                    "platform": 1,
+                    "reason": 1,
+                },
+            },
+        ),
+    ),
+    "register": (
+        "active",
+        lambda w: (
+            "post",
+            "/api/v1/auth/register",
+            {
+                "username": "newcomer",
+                "email": "newcomer@example.com",
+                "password": DEFAULT_PASSWORD,
+                "name": "New",
+                "surname": "Comer",
+            },
+        ),
+    ),
+    "login": (
+        "active",
+        lambda w: (
+            "post",
+            "/api/v1/auth/login",
+            {"login": w.people["stranger"].username, "password": DEFAULT_PASSWORD},
+        ),
+    ),
+    "refresh": (
+        "active",
+        lambda w: ("post", "/api/v1/auth/refresh", {"refreshToken": refresh_token(w)}),
+    ),
+    "logout": (
+        "active",
+        lambda w: ("post", "/api/v1/auth/logout", {"refreshToken": refresh_token(w)}),
+    ),
+    "me": ("active", lambda w: ("get", "/api/v1/auth/me", None)),
+    "profile-photo": (
+        "active",
+        lambda w: ("patch", "/api/v1/users/profile/photo", {"file": small_png()}, "multipart"),
+    ),
     "transactions": ("active", lambda w: ("get", "/api/v1/users/me/transactions", None)),
+    "health": ("active", lambda w: ("get", "/api/v1/health", None)),
 }
-
 
 # The endpoints that spend the caller's credits.
 PAYING = {"fund", "replay-rentals"}
+# Requests that write nothing although they are not GETs.
+WRITES_NOTHING = {"renew-token"}
+
+# (route, method) -> (why it has no row, the test file that covers it instead).
+# Every route under /api/v1/ has a row today; keep this for the rare endpoint no
+# caller of the apps can reach at all.
+EXEMPT: dict[tuple[str, str], tuple[str, str]] = {}
 
 
-def state() -> dict:
-    """Every row an endpoint here could write."""
-    return {
-        "streams": list(LiveStream.objects.order_by("pk").values()),
-        "guests": list(Guest.objects.order_by("pk").values()),
-        "participants": list(Participant.objects.order_by("pk").values()),
-        "bans": list(LiveStreamBan.objects.order_by("pk").values()),
-        "contributions": list(Contribution.objects.order_by("pk").values()),
-        "rentals": list(ReplayAccess.objects.order_by("pk").values()),
-        "ledger": list(CreditTransaction.objects.order_by("pk").values()),
-        "balances": dict(User.objects.values_list("pk", "credit_balance")),
-        "audit": list(AuditEntry.objects.order_by("pk").values()),
-    }
+# --- Routes ----------------------------------------------------------------------------
 
 
-# --- The matrix ---------------------------------------------------------------------
+def api_routes() -> set[tuple[str, str]]:
+    """Every (route, METHOD) under /api/v1/ that a view handles. OPTIONS (DRF's
+    metadata, the same for every view) and HEAD (Django answers it as GET) are
+    not rows of their own."""
+    found = set()
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and route.startswith(API_PREFIX):
+                view = pattern.callback.view_class
+                for method in view.http_method_names:
+                    if method not in ("options", "head") and hasattr(view, method):
+                        found.add((route, method.upper()))
+
+    walk(get_resolver().url_patterns, "")
+    return found
 
 
-def test_the_matrix_covers_every_endpoint_and_role():
+def route_of(request: tuple) -> tuple[str, str]:
+    """The (route, METHOD) a row's request reaches."""
+    method, path = request[0], request[1]
+    return resolve(urlsplit(path).path).route, method.upper()
+
+
+def covered_routes() -> dict[tuple[str, str], str]:
+    covered: dict[tuple[str, str], str] = {}
+    for endpoint, (kind, request) in ENDPOINTS.items():
+        route = route_of(request(build_world(kind, credits=False)))
+        assert route not in covered, f"{endpoint} and {covered[route]} request the same {route}"
+        covered[route] = endpoint
+    return covered
+
+
+def missing_rows() -> list[tuple[str, str]]:
+    return sorted(api_routes() - set(covered_routes()) - set(EXEMPT))
+
+
+# --- The matrix is complete -------------------------------------------------------------
+
+
+def test_the_matrix_and_its_requests_name_the_same_endpoints_and_every_role():
     assert [row[0] for row in MATRIX] == list(ENDPOINTS)
     assert all(len(row) == len(ROLES) + 1 for row in MATRIX)
+    assert set(ENDPOINTS) >= PAYING and set(ENDPOINTS) >= WRITES_NOTHING
+
+
+@pytest.mark.django_db
+def test_every_api_route_and_method_has_a_row():
+    missing = missing_rows()
+    assert not missing, "No row in the permission matrix (see the top of this file) for:\n" + (
+        "\n".join(f"  {method} /{route}" for route, method in missing)
+    )
+
+
+@pytest.mark.django_db
+def test_every_row_reaches_a_route_of_the_api():
+    routes = api_routes()
+    strays = {e: route for route, e in covered_routes().items() if route not in routes}
+    assert not strays, f"rows whose request reaches no /api/v1/ route: {strays}"
+
+
+def test_the_route_walk_finds_the_api():
+    """The walk sees every kind of route: fixed, with an id, several methods on one."""
+    routes = api_routes()
+    assert {
+        ("api/v1/live-stream/create", "POST"),
+        ("api/v1/live-stream/<str:live_stream_id>", "GET"),
+        ("api/v1/live-stream/<str:live_stream_id>", "DELETE"),
+        ("api/v1/live-stream-ban", "POST"),
+        ("api/v1/live-stream-ban", "GET"),
+        ("api/v1/agora/events", "POST"),
+        ("api/v1/auth/register", "POST"),
+        ("api/v1/users/profile/photo", "PATCH"),
+        ("api/v1/health", "GET"),
+    } <= routes
+    assert not any(route.startswith("^") for route, _method in routes)  # not the 404 catch-all
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.livestreams.permission_test_urls")
+def test_a_new_endpoint_without_a_row_fails_the_completeness_test():
+    assert missing_rows() == [
+        ("api/v1/live-stream/<str:live_stream_id>/brand-new", "POST"),
+        ("api/v1/live-stream/<str:live_stream_id>/brand-new", "PUT"),
+    ]
+
+
+def test_every_exemption_is_a_real_route_without_a_row_and_names_its_test():
+    routes = api_routes()
+    for (route, method), (reason, test_file) in EXEMPT.items():
+        assert (route, method) in routes, f"stale exemption: {method} /{route}"
+        assert reason.strip(), f"{method} /{route}: say why it has no row"
+        assert (TESTS / test_file).is_file(), f"{method} /{route}: no such test {test_file}"
+
+
+# --- The cases --------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("endpoint", "role", "expected"), CASES, ids=[f"{e}-{r}" for e, r, _ in CASES]
 )
-def test_permission(endpoint, role, expected):
+def test_permission(endpoint, role, expected, media_root):
     kind, request = ENDPOINTS[endpoint]
     world = build_world(kind, credits=endpoint in PAYING)
     client = client_as(world, role)
-    method, path, body = request(world)
-    before = state()
+    method, path, body, *fmt = request(world)
+    before = world_snapshot()
 
-    response = getattr(client, method)(path, body, format="json")
+    response = getattr(client, method)(path, body, format=fmt[0] if fmt else "json")
 
     assert_envelope(response, expected)  # status, envelope, first error text
-    if expected >= 400 or method == "get" or endpoint == "renew-token":
-        assert state() == before  # a refusal or a read writes nothing
+    if expected >= 400 or method == "get" or endpoint in WRITES_NOTHING:
+        assert world_snapshot() == before  # a refusal or a read writes nothing
+        assert media_files(media_root) == []  # and stores no file

@@ -6,12 +6,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services.credits import credits_grant
 from allmine.core.ids import new_object_id
 from allmine.core.timestamps import format_timestamp
 from livestreams.lifecycle import LiveStreamStatus
@@ -29,7 +27,7 @@ from livestreams.services.broadcasting import livestream_join_as_creator
 from livestreams.services.moderation import livestream_cancel, livestream_remove
 from livestreams.services.money import livestream_fund
 from tests.api import assert_envelope, assert_error
-from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.factories import GuestFactory, LiveStreamFactory, ReplayRentalFactory, UserFactory
 
 LIST_URL = "/api/v1/live-stream"
 FUNDED_URL = "/api/v1/live-stream/funded"
@@ -95,21 +93,8 @@ def ended_stream(**kwargs) -> LiveStream:
 
 
 def rent(stream, user, *, expires_in: timedelta) -> ReplayAccess:
-    """A 24 h rental of `stream` by `user` that ends `expires_in` from now."""
-    expires = timezone.now() + expires_in
-    return ReplayAccess.objects.create(
-        live_stream=stream,
-        user=user,
-        price=stream.replay_credit_price or Decimal("1.00"),
-        rented_at=expires - timedelta(hours=24),
-        expires_at=expires,
-    )
-
-
-def moderator() -> User:
-    user = UserFactory()
-    user.user_permissions.add(Permission.objects.get(codename="moderate_livestream"))
-    return User.objects.get(pk=user.pk)  # a fresh instance: permissions are cached
+    """A paid 24 h rental of `stream` by `user` that ends `expires_in` from now."""
+    return ReplayRentalFactory(live_stream=stream, user=user, expires_in=expires_in)
 
 
 def remove(stream) -> None:
@@ -120,12 +105,6 @@ def remove(stream) -> None:
 
 def ids(items) -> list[str]:
     return [item["id"] for item in items]
-
-
-def with_credits(amount: str) -> User:
-    user = UserFactory()
-    credits_grant(user=user, amount=Decimal(amount), reason="test credits")
-    return user
 
 
 class Clock:
@@ -209,7 +188,10 @@ def test_any_signed_in_user_reads_a_stream_with_their_role(client_for, relation,
         started_at=timezone.now(),
     )
     GuestFactory(live_stream=stream)
-    caller = moderator() if relation == "moderator" else caller_with(stream, relation)
+    if relation == "moderator":
+        caller = UserFactory(moderator=True)
+    else:
+        caller = caller_with(stream, relation)
 
     data = assert_envelope(client_for(caller).get(detail_url(stream.pk)), 200)
 
@@ -294,7 +276,11 @@ def test_the_owner_sees_no_recording_url_before_there_is_one(client_for):
 def test_a_removed_stream_is_a_404(client_for, who):
     stream = ended_stream()
     remove(stream)
-    caller = {"creator": stream.creator, "stranger": UserFactory(), "moderator": moderator()}[who]
+    caller = {
+        "creator": stream.creator,
+        "stranger": UserFactory(),
+        "moderator": UserFactory(moderator=True),
+    }[who]
     client = client_for(caller)
     assert_error(client.get(detail_url(stream.pk)), 404)
     assert_error(client.get(status_url(stream.pk)), 404)
@@ -466,7 +452,7 @@ def test_an_unknown_creator_lists_nothing(client_for, catalogue):
 def test_removed_streams_are_never_listed(client_for, catalogue):
     alice = catalogue["alice"]
     for params in ({}, {"creator": alice.pk}, {"status": "ended"}, {"interest": "music"}):
-        for reader in (alice, UserFactory(), moderator()):
+        for reader in (alice, UserFactory(), UserFactory(moderator=True)):
             data = assert_envelope(client_for(reader).get(LIST_URL, params), 200)
             assert "removed" not in titles(data)
 
@@ -609,7 +595,7 @@ def fund(user, stream, amount: str = "5.00") -> None:
 
 @pytest.mark.django_db
 def test_funded_lists_the_scheduled_streams_the_caller_funded(client_for):
-    backer, other = with_credits("100.00"), with_credits("100.00")
+    backer, other = UserFactory(credits="100.00"), UserFactory(credits="100.00")
     later = scheduled_with_goal("later", starts_in_hours=48)
     sooner = scheduled_with_goal("sooner", starts_in_hours=3)
     twice = scheduled_with_goal("twice", starts_in_hours=24)
@@ -644,7 +630,7 @@ def test_funded_lists_the_scheduled_streams_the_caller_funded(client_for):
 
 @pytest.mark.django_db
 def test_funded_is_paginated(client_for):
-    backer = with_credits("100.00")
+    backer = UserFactory(credits="100.00")
     for hours in range(1, 6):
         fund(backer, scheduled_with_goal(f"in {hours}h", starts_in_hours=hours))
     data = assert_envelope(client_for(backer).get(FUNDED_URL, {"limit": 2, "page": 3}), 200)
@@ -701,7 +687,7 @@ def test_my_replay_rentals_lists_the_callers_rentals_latest_first(client_for, cl
 @pytest.mark.django_db
 def test_a_rental_made_through_the_api_is_listed(client_for):
     stream = ended_stream(title="replay")
-    renter = with_credits("10.00")
+    renter = UserFactory(credits="10.00")
     client = client_for(renter)
     access = assert_envelope(client.post(f"/api/v1/live-stream/{stream.pk}/replay-rentals"), 200)
     assert access["status"] == "rented"
@@ -815,7 +801,7 @@ def test_only_the_creator_changes_the_replay_settings(client_for, who):
         "guest": lambda: caller_with(stream, "guest"),
         "audience": lambda: caller_with(stream, "audience"),
         "renter": lambda: caller_with(stream, "rented"),
-        "moderator": moderator,
+        "moderator": lambda: UserFactory(moderator=True),
     }[who]()
     before = LiveStream.objects.filter(pk=stream.pk).values().get()
 
@@ -960,7 +946,7 @@ def test_list_query_count_does_not_grow_with_the_streams(
 @pytest.mark.django_db
 @pytest.mark.parametrize("count", [3, 30])
 def test_funded_and_rentals_query_counts_do_not_grow(client_for, django_assert_num_queries, count):
-    viewer = with_credits("1000.00")
+    viewer = UserFactory(credits="1000.00")
     for index in range(count):
         fund(viewer, scheduled_with_goal(f"f{index}", starts_in_hours=index + 1))
         rent(ended_stream(), viewer, expires_in=timedelta(hours=index + 1))

@@ -10,7 +10,6 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from accounts.models import CreditTransaction
-from accounts.services.credits import credits_grant
 from livestreams.models import Contribution, LiveStream, Participant
 from livestreams.services import audience, broadcasting, creation, moderation, money
 from tests.api import assert_error
@@ -26,12 +25,6 @@ def failing_response_reads(monkeypatch):
         monkeypatch.setattr(module, "prepare_for_viewer", fail)
 
 
-def _funded_user(amount="50"):
-    user = UserFactory()
-    credits_grant(user=user, amount=Decimal(amount), reason="test")
-    return user
-
-
 @pytest.mark.django_db
 def test_a_fund_whose_response_fails_is_undone(client_for, failing_response_reads):
     stream = LiveStreamFactory(
@@ -39,7 +32,7 @@ def test_a_fund_whose_response_fails_is_undone(client_for, failing_response_read
         planned_start_date=timezone.now() + timedelta(days=1),
         funding_goal=Decimal("100"),
     )
-    funder = _funded_user()
+    funder = UserFactory(credits="50")
     entries = CreditTransaction.objects.count()
 
     response = client_for(funder).post(
@@ -57,7 +50,7 @@ def test_a_fund_whose_response_fails_is_undone(client_for, failing_response_read
 @pytest.mark.django_db
 def test_a_paid_join_whose_response_fails_is_undone(client_for, failing_response_reads):
     stream = LiveStreamFactory(status="active", price=Decimal("5"))
-    viewer = _funded_user()
+    viewer = UserFactory(credits="50")
     entries = CreditTransaction.objects.count()
 
     response = client_for(viewer).post(

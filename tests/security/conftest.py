@@ -10,37 +10,19 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.models import CreditTransaction, User
-from accounts.services.credits import credits_grant
-from allmine.core.models import AuditEntry
+from accounts.models import User
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
-    Contribution,
-    Guest,
     LiveStream,
     LiveStreamBan,
     LiveStreamType,
-    Participant,
-    ReplayAccess,
 )
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.helpers import grant
 
 RECORDING_URL = "https://cdn.example.com/recordings/replay.mp4"
 CALLER_CREDITS = Decimal("1000")
-
-# Every table a request could write to; a refused request leaves all of them alone.
-WATCHED_MODELS = (
-    LiveStream,
-    Guest,
-    Participant,
-    Contribution,
-    CreditTransaction,
-    ReplayAccess,
-    LiveStreamBan,
-    User,
-    AuditEntry,
-)
 
 
 @dataclass
@@ -89,8 +71,8 @@ def build_world() -> World:
     me, other, victim, bystander = (UserFactory() for _ in range(4))
     deactivated = UserFactory(is_active=False)
     newcomer = UserFactory()
-    credits_grant(user=me, amount=CALLER_CREDITS, reason="Fuzzing credits.")
-    credits_grant(user=other, amount=Decimal("50"), reason="Fuzzing credits.")
+    grant(me, CALLER_CREDITS)
+    grant(other, "50")
 
     my_active = LiveStreamFactory(
         creator=me,
@@ -190,35 +172,3 @@ def access_token(user) -> str:
 @pytest.fixture
 def world(db) -> World:
     return build_world()
-
-
-def snapshot() -> dict:
-    """Everything a refused request must leave as it was: the rows of every
-    watched table (their primary keys), every balance, every stream's state."""
-    state = {
-        model.__name__: sorted(model.objects.values_list("pk", flat=True))
-        for model in WATCHED_MODELS
-    }
-    state["balances"] = dict(User.objects.values_list("pk", "credit_balance"))
-    state["users"] = list(
-        User.objects.order_by("pk").values_list(
-            "pk", "username", "name", "surname", "is_active", "is_staff", "is_superuser"
-        )
-    )
-    state["streams"] = list(
-        LiveStream.objects.order_by("pk").values_list(
-            "pk",
-            "title",
-            "status",
-            "collected_funding",
-            "started_at",
-            "ended_at",
-            "deleted_at",
-            "is_active_replay_on_creator_profile",
-            "replay_credit_price",
-            "updated_at",
-        )
-    )
-    state["bans"] = list(LiveStreamBan.objects.order_by("pk").values_list("pk", "lifted_at"))
-    state["guests"] = list(Guest.objects.order_by("pk").values_list("pk", "has_joined", "uid"))
-    return state

@@ -37,7 +37,7 @@ from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import AgoraNotice, Contribution, LiveStream, LiveStreamBan
 from tests.api import assert_envelope, assert_error
 from tests.factories import DEFAULT_PASSWORD
-from tests.security.conftest import snapshot
+from tests.helpers import world_snapshot
 
 CREATE_URL = "/api/v1/live-stream/create"
 REGISTER_URL = "/api/v1/auth/register"
@@ -71,10 +71,10 @@ def media_files(media_root: str) -> list[str]:
 @pytest.fixture
 def unchanged(world, media_root):
     """Asserts, after the test, that nothing the test's request could write was written."""
-    before = snapshot()
+    before = world_snapshot()
     assert media_files(media_root) == []
     yield
-    assert snapshot() == before
+    assert world_snapshot() == before
     assert media_files(media_root) == []
 
 
@@ -559,14 +559,14 @@ def test_another_users_object_is_out_of_reach(world, unchanged, method, path, bo
 
 def test_a_removed_stream_of_another_creator_is_a_404_to_the_caller(world, media_root):
     LiveStream.objects.filter(pk=world.other_ended.pk).update(deleted_at=timezone.now())
-    before = snapshot()
+    before = world_snapshot()
     for method, url in [
         ("GET", f"/api/v1/live-stream/{world.other_ended.pk}"),
         ("POST", f"/api/v1/live-stream/{world.other_ended.pk}/replay-rentals"),
         ("DELETE", f"/api/v1/live-stream/{world.other_ended.pk}"),
     ]:
         assert_error(send_json(client_of(world.me), method, url, b""), 404)
-    assert snapshot() == before
+    assert world_snapshot() == before
     assert media_files(media_root) == []
 
 
