@@ -398,12 +398,24 @@ class UserAdmin(ReasonedActionMixin, DjangoUserAdmin):
                 "below zero is refused for that user."
             ),
             submit_label=_("Adjust credits"),
-            apply=lambda user, data: user_credits_adjust(
-                actor=request.user,
-                user=user,
-                amount=data["amount"],
-                reason=data["reason"],
-                idempotency_key=f"admin-{data['key']}-{user.pk}" if data["key"] else None,
+            apply=lambda user, data: (
+                not user_credits_adjust(
+                    actor=request.user,
+                    user=user,
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    idempotency_key=f"admin-{data['key']}-{user.pk}" if data["key"] else None,
+                ).replayed
+            ),
+            unchanged=lambda count: (
+                ngettext(
+                    "This page was sent twice: %(count)d user was adjusted the first time "
+                    "and not again.",
+                    "This page was sent twice: %(count)d users were adjusted the first time "
+                    "and not again.",
+                    count,
+                )
+                % {"count": count}
             ),
             done=lambda count: (
                 ngettext(

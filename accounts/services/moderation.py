@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import CreditTransaction, User
-from accounts.services.credits import credits_grant
+from accounts.models import User
+from accounts.services.credits import CreditGrant, credits_grant
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.permissions import MODERATE
@@ -101,15 +101,20 @@ def user_reactivate(*, actor: User, user: User, reason: str) -> User:
 @transaction.atomic
 def user_credits_adjust(
     *, actor: User, user: User, amount, reason: str, idempotency_key: str | None = None
-) -> CreditTransaction:
+) -> CreditGrant:
     """A superuser's credit adjustment from the back office: `credits_grant`
-    (the same rules as the API), audited. A take-back below zero writes nothing."""
+    (the same rules as the API), audited. A take-back below zero writes nothing,
+    and so does a replay of an `idempotency_key` (a page sent twice: the grant
+    comes back `replayed`, not audited again)."""
 
     if actor is None or not actor.is_active or not actor.is_superuser:
         raise InsufficientPermissions("Only a superuser may adjust credit balances.")
-    entry = credits_grant(
+    grant = credits_grant(
         user=user, amount=amount, reason=reason, actor=actor, idempotency_key=idempotency_key
-    ).entry
+    )
+    if grant.replayed:
+        return grant  # the same page sent twice: done the first time, not again
+    entry = grant.entry
     audit_record(
         actor=actor,
         action="adjust_credits",
@@ -118,4 +123,4 @@ def user_credits_adjust(
         changes={"credit_balance": (entry.balance_after - entry.amount, entry.balance_after)},
     )
     user.credit_balance = entry.balance_after
-    return entry
+    return grant

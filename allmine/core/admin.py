@@ -112,6 +112,7 @@ class ReasonedActionMixin:
         title: str,
         apply: Callable[[Model, dict], object],
         done: Callable[[int], str],
+        unchanged: Callable[[int], str] | None = None,
         intro: str = "",
         submit_label: str | None = None,
         form_class: type[forms.Form] = ReasonForm,
@@ -127,6 +128,7 @@ class ReasonedActionMixin:
                     queryset.order_by("pk"),
                     lambda obj: apply(obj, data),
                     done=done,
+                    unchanged=unchanged,
                     refusal=refusal,
                 )
                 return None  # back to the change list, with the messages
@@ -164,14 +166,19 @@ class ReasonedActionMixin:
         apply: Callable[[Model], object],
         *,
         done: Callable[[int], str],
+        unchanged: Callable[[int], str] | None = None,
         refusal: Callable[[Model, ApiError], str] | None = None,
     ) -> int:
         """Call `apply` on each object; one success message with the count, and an
-        error message for each object a service refused. Returns the count."""
-        applied = 0
+        error message for each object a service refused. An `apply` that returns
+        False changed nothing without an error (it was done already): those are
+        counted in one `unchanged` message. Returns how many were applied."""
+        applied = already = 0
         for obj in objects:
             try:
-                apply(obj)
+                if apply(obj) is False:
+                    already += 1
+                    continue
             except ApiError as exc:
                 text = (
                     refusal(obj, exc)
@@ -184,6 +191,8 @@ class ReasonedActionMixin:
                 applied += 1
         if applied:
             self.message_user(request, done(applied), messages.SUCCESS)  # type: ignore[attr-defined]
+        if already and unchanged:
+            self.message_user(request, unchanged(already), messages.INFO)  # type: ignore[attr-defined]
         return applied
 
 

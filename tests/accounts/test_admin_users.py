@@ -541,12 +541,6 @@ def test_the_same_adjustment_page_submitted_twice_adjusts_each_user_once(superus
     assert_balances_add_up()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known defect, left to the service's owner: user_credits_adjust writes an "
-    "audit entry (and the page reports the adjustment) also when credits_grant only "
-    "replays the first submission, so the trail shows each user adjusted twice.",
-)
 def test_a_replayed_adjustment_is_neither_audited_nor_reported_again(superuser):
     member = UserFactory(username="member")
     client = browser_for(superuser)
@@ -562,6 +556,7 @@ def test_a_replayed_adjustment_is_neither_audited_nor_reported_again(superuser):
     assert balance_of(member) == Decimal("3.00")
     assert audit_of(member, action="adjust_credits").count() == 1
     assert "Adjusted the credits" not in _page(second)
+    assert "This page was sent twice: 1 user was adjusted the first time" in _page(second)
 
 
 # --- Moderators and other staff -----------------------------------------------------
