@@ -39,6 +39,8 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target"),
+            # The audit trail's list, newest first.
+            models.Index(fields=["-created_at", "-id"], name="audit_latest"),
             models.Index(
                 fields=["-created_at", "-id"],
                 name="audit_staff_latest",

@@ -1059,3 +1059,74 @@ def test_a_large_table_is_never_counted_whole(mod_client, monkeypatch, planner_s
     # A filtered list counts what it shows, exactly.
     response = mod_client.get(CHANGELIST, {"status__exact": "ended"})
     assert response.context["cl"].result_count == 150
+
+
+# --- Issue 14: live first, a reason for a price change, no "None" ----------------------
+
+
+def test_the_list_shows_live_streams_first_then_those_about_to_start(mod_client):
+    now = timezone.now()
+    LiveStreamFactory(
+        title="Old live", status=S.ACTIVE, started_at=now, created_at=now - timedelta(days=3)
+    )
+    LiveStreamFactory(title="New ended", status=S.ENDED, created_at=now)
+    LiveStreamFactory(title="Preparing", status=S.PREPARING, created_at=now - timedelta(days=2))
+    scheduled_stream(title="Scheduled", created_at=now - timedelta(days=1))
+    LiveStreamFactory(
+        title="Newer live", status=S.ACTIVE, started_at=now, created_at=now - timedelta(hours=1)
+    )
+
+    response = mod_client.get(CHANGELIST)
+
+    assert [s.title for s in response.context["cl"].result_list] == [
+        "Newer live",
+        "Old live",
+        "Preparing",
+        "Scheduled",
+        "New ended",
+    ]
+
+
+def test_a_price_changed_on_the_stream_page_keeps_its_reason(mod_client, moderator):
+    stream = active_stream(price=Decimal("5"))
+    data = form_data(mod_client.get(change_url(stream)), form_id="livestream_form")
+    data.update(price=["6"], change_reason=["Creator asked by e-mail"], _save=["Save"])
+
+    assert mod_client.post(change_url(stream), data).status_code == 302
+
+    entry = audit_of(stream).get()
+    assert (entry.action, entry.reason) == ("change_price", "Creator asked by e-mail")
+
+
+def test_no_page_of_a_stream_says_none_or_shows_raw_codes(mod_client, moderator):
+    stream = scheduled_stream(title="Quiet show", funding_goal=Decimal("100"))
+    fan = UserFactory(username="fan")
+    credits_grant(user=fan, amount=Decimal("50"), reason="test")
+    livestream_fund(user=fan, live_stream_id=stream.pk, amount=Decimal("20"))
+    Participant.objects.create(live_stream=stream, user=UserFactory(username="watcher"))
+    ban_create(
+        actor=moderator,
+        live_stream_id=stream.pk,
+        target_user_id=UserFactory(username="troll").pk,
+        action_type=BanAction.BLOCK,
+        reason="Spam",
+    )
+    pages = [
+        change_url(stream),
+        CHANGELIST,
+        reverse("admin:livestreams_livestream_history", args=[stream.pk]),
+        reverse("admin:livestreams_livestreamban_changelist"),
+        reverse("admin:livestreams_participant_changelist"),
+        reverse("admin:livestreams_contribution_changelist"),
+        reverse("admin:accounts_credittransaction_changelist"),
+        reverse("admin:accounts_user_change", args=[fan.pk]),
+        reverse("admin:allmine_auditentry_changelist"),
+        reverse("admin:index"),
+    ]
+    for url in pages:
+        response = mod_client.get(url)
+        assert response.status_code == 200, url
+        said = " ".join(re.sub(r"<[^>]*>", " ", response.content.decode()).split())
+        for raw in ("None", "BLOCK ", "stream_funding_contribution", "cancelled_by_host"):
+            assert raw not in said, (url, raw)
+        assert f"in {stream.pk}" not in said, url  # "BLOCK <user id> in <stream id>"

@@ -25,6 +25,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='auditentry',
+            index=models.Index(fields=['-created_at', '-id'], name='audit_latest'),
+        ),
+        migrations.AddIndex(
+            model_name='auditentry',
             index=models.Index(condition=models.Q(('by_staff', True)), fields=['-created_at', '-id'], name='audit_staff_latest'),
         ),
         migrations.RunPython(mark_staff_entries, migrations.RunPython.noop),
