@@ -243,7 +243,13 @@ class ReasonedActionMixin:
         ]
 
     def render_change_form(
-        self, request: HttpRequest, context: dict, add=False, change=False, form_url="", obj=None
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Model | None = None,
     ) -> HttpResponse:
         if obj is not None:
             context["moderator_buttons"] = self.object_action_buttons(request, obj)
@@ -251,7 +257,9 @@ class ReasonedActionMixin:
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )
 
-    def object_action_view(self, request: HttpRequest, object_id: str, action_name: str):
+    def object_action_view(
+        self, request: HttpRequest, object_id: str, action_name: str
+    ) -> HttpResponse:
         action = self.moderator_action(action_name)
         if action is None:
             raise Http404

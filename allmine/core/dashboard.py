@@ -23,8 +23,9 @@ Adding a panel is a function in the app's admin, decorated:
             more=(reverse("admin:livestreams_report_changelist"), _("All open reports")),
         )
 
-and a row in the PANELS table of tests/allmine/test_dashboard.py with the data
-that makes it cost the most.
+(imported by the app's admin package, so it is registered when the admin
+loads), and a row in PANELS of tests/livestreams/test_admin_dashboard.py with
+its query count, plus whatever `world()` there needs so the panel has rows.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ _wordings: dict[str, Wording] = {}
 def register_target(model: type[models.Model], **changes: Change) -> None:
     """Audit entries about `model` (target_type = its model name) link to it; the
     keys of `changes` that are not its fields read as given here."""
-    _targets[model._meta.model_name] = Target(model=model, changes=changes)
+    _targets[str(model._meta.model_name)] = Target(model=model, changes=changes)
 
 
 def register_action(
@@ -172,8 +172,9 @@ def _change_for(target_type: str, key: str) -> Change:
     except FieldDoesNotExist:  # a key the service named itself reads as itself
         return Change(label=key)
     label = getattr(model_field, "verbose_name", key)
-    if getattr(model_field, "choices", None):
-        return Change(label=label, show=show_choice(model_field.choices))
+    choices = getattr(model_field, "choices", None)
+    if choices:
+        return Change(label=label, show=show_choice(choices))
     if model_field.is_relation and model_field.related_model is get_user_model():
         return Change(label=label, show=show_user, is_user=True)
     if isinstance(model_field, models.DecimalField):

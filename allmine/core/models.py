@@ -31,7 +31,7 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(_("when"), default=timezone.now, editable=False)
     # Done by staff (a moderator, an administrator) rather than by a creator
     # managing their own stream: what the dashboard's recent actions list.
-    by_staff = models.BooleanField(_("by staff"), default=False, editable=False)
+    by_staff = models.BooleanField(_("staff action"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("audit entry")

@@ -63,7 +63,7 @@ class BanForm(ReasonForm):
         error_messages={"invalid_choice": _("No such user: search by username or e-mail.")},
     )
     action_type = forms.ChoiceField(
-        label=_("ban type"), choices=BanAction.choices, widget=forms.RadioSelect
+        label=_("Ban type"), choices=BanAction.choices, widget=forms.RadioSelect
     )
 
     field_order = ["user", "action_type", "reason"]

@@ -48,8 +48,8 @@ def interest_label(value: str | None) -> str:
     return str(INTEREST_LABELS.get(value, value)) if value else ""
 
 
-class LiveStreamQuerySet(models.QuerySet):
-    def visible(self):
+class LiveStreamQuerySet(models.QuerySet["LiveStream"]):
+    def visible(self) -> "LiveStreamQuerySet":
         """Streams the apps may see: everything not removed by a moderator."""
         return self.filter(deleted_at__isnull=True)
 

@@ -22,7 +22,7 @@ from livestreams.models import (
 
 
 def _streams() -> QuerySet[LiveStream]:
-    return LiveStream.objects.visible().select_related("creator")
+    return LiveStream.objects.visible().select_related("creator")  # type: ignore[attr-defined]
 
 
 # --- Viewers ---------------------------------------------------------------------------

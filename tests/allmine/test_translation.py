@@ -293,6 +293,7 @@ def test_streams_changelist_in_turkish(admin_client, stream, accept_language):
     assert "500 / 1000 (%50,00)" in html  # the funding bar's text, Turkish style
     assert ">Fonlama ilerlemesi</a>" in html
     assert "fonlama hedefi var" in html  # a filter choice
+    assert f'href="?interest={settings.LIVESTREAM_INTERESTS[0]}">müzik</a>' in html  # a value
     # ... and none of their English.
     assert ">Başlangıç</a>" in html  # the column of the planned start
     for english in (

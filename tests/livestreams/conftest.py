@@ -9,9 +9,19 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import User
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """A request in Turkish leaves Turkish active in the thread (LocaleMiddleware
+    does not reset it): what tests render outside a request is in English."""
+    with translation.override("en"):
+        yield
+
 
 MODERATORS_MIGRATION = importlib.import_module("livestreams.migrations.0003_moderators_group")
 

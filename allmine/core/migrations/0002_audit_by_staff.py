@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='auditentry',
             name='by_staff',
-            field=models.BooleanField(default=False, editable=False, verbose_name='by staff'),
+            field=models.BooleanField(default=False, editable=False, verbose_name='staff action'),
         ),
         migrations.AddIndex(
             model_name='auditentry',
