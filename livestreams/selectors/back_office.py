@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from livestreams.lifecycle import fundable_filter, live_filter, starting_soon_filter
 from livestreams.models import (
@@ -22,23 +22,29 @@ from livestreams.models import (
 
 
 def _streams() -> QuerySet[LiveStream]:
-    return LiveStream.objects.visible().select_related("creator")  # type: ignore[attr-defined]
+    return LiveStream.objects.visible().select_related("creator")
 
 
 # --- Viewers ---------------------------------------------------------------------------
 
 
-def viewers_of(stream_ids: Iterable[str]) -> dict[str, int]:
-    """How many are watching each of these streams now, in one query (index
-    `participant_stream_present`); a stream nobody watches is left out.
+def viewers_of(streams: Iterable[str] | QuerySet[LiveStream]) -> dict[str, int]:
+    """How many are watching each of these streams now (their ids, or a
+    queryset of them), in one query on `participant_stream_present`; a stream
+    nobody watches is left out.
 
-    Every viewer count the back office shows is read here: when the count is
-    kept on the stream instead, this function is the one to change."""
-    ids = list(stream_ids)
-    if not ids:
-        return {}
+    Every viewer count of the back office is read here (the dashboard, the
+    stream list, the action pages): when the count is kept on the stream
+    instead, this function is the one to change."""
+    if isinstance(streams, QuerySet):
+        which = Q(live_stream__in=streams.order_by().values("pk"))
+    else:
+        ids = list(streams)
+        if not ids:
+            return {}
+        which = Q(live_stream_id__in=ids)
     return dict(
-        Participant.objects.filter(live_stream_id__in=ids, is_present=True)
+        Participant.objects.filter(which, is_present=True)
         .order_by()
         .values("live_stream")
         .annotate(n=Count("pk"))
@@ -48,20 +54,12 @@ def viewers_of(stream_ids: Iterable[str]) -> dict[str, int]:
 
 def streams_most_watched(limit: int) -> list[tuple[LiveStream, int]]:
     """The live streams with the most viewers now, most first, with their
-    count. Two queries: the counts (live streams by the status index, their
-    present audience by `participant_stream_present`), then the streams."""
-    counts = list(
-        Participant.objects.filter(
-            is_present=True, live_stream__in=LiveStream.objects.visible().filter(live_filter())
-        )
-        .order_by()
-        .values("live_stream")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "live_stream")
-        .values_list("live_stream", "n")[:limit]
-    )
-    streams = _streams().in_bulk([stream_id for stream_id, _n in counts])
-    return [(streams[stream_id], n) for stream_id, n in counts if stream_id in streams]
+    count: the viewers of every live stream (`viewers_of`; the live ones by the
+    status index), then the first `limit` streams. Two queries."""
+    counts = viewers_of(LiveStream.objects.visible().filter(live_filter()))
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    streams = _streams().in_bulk([stream_id for stream_id, _n in ranked])
+    return [(streams[stream_id], n) for stream_id, n in ranked if stream_id in streams]
 
 
 # --- The dashboard's lists -----------------------------------------------------------
@@ -131,9 +129,7 @@ def refunds_due(streams: QuerySet[LiveStream]) -> RefundsDue:
 
 def audience_present_count(streams: QuerySet[LiveStream]) -> int:
     """How many viewers are in the channel of any of `streams`, in one query."""
-    return Participant.objects.filter(
-        live_stream__in=streams.order_by().values("pk"), is_present=True
-    ).count()
+    return sum(viewers_of(streams).values())
 
 
 def audience_present(stream: LiveStream, limit: int) -> list[Participant]:
