@@ -9,19 +9,25 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.services.credits import credits_grant
+from allmine.core.admin import ReasonedActionMixin
 from allmine.core.errors import Conflict
 from allmine.core.models import AuditEntry
 from livestreams.admin import actions as stream_actions
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import BanAction, Guest, LiveStream, LiveStreamBan, Participant
 from livestreams.services.bans import ban_create
+from livestreams.services.moderation import livestream_end
 from livestreams.services.money import livestream_fund
 from tests.factories import LiveStreamFactory, UserFactory
 
@@ -400,3 +406,42 @@ def test_a_moderators_cancel_is_recorded_and_shown_as_theirs(mod_client, moderat
     assert listing.count("cancelled by mod") == 1
     page = mod_client.get(change_url(by_moderator))
     assert "cancelled by mod" in text(page)
+
+
+# --- An action written as a method (reasoned_action), as before ---------------------------------
+
+
+def test_an_action_written_as_a_method_still_asks_then_reports_once(moderator, rf):
+    class Streams(ReasonedActionMixin, admin.ModelAdmin):
+        pass
+
+    model_admin = Streams(LiveStream, admin.site)
+    streams = [live("One"), LiveStreamFactory(title="Two", status=S.ENDED)]
+    queryset = LiveStream.objects.filter(pk__in=[s.pk for s in streams])
+
+    def request(data):
+        made = rf.post(CHANGELIST, data)
+        made.user = moderator
+        made.session = SessionStore()
+        made._messages = FallbackStorage(made)
+        return made
+
+    def run(made):
+        return model_admin.reasoned_action(
+            made,
+            queryset,
+            title="Flag",
+            apply=lambda stream, data: livestream_end(
+                actor=moderator, live_stream_id=stream.pk, reason=data["reason"]
+            ),
+            done=lambda count: f"Flagged {count}.",
+        )
+
+    page = run(request({"action": "flag", "index": "0"}))
+    page.render()
+    assert "This applies to these 2 live streams:" in page.content.decode()
+    made = request({"action": "flag", "post": "yes", "reason": "x"})
+    assert run(made) is None
+    shown = [str(m) for m in get_messages(made)]
+    assert len(shown) == 1
+    assert shown[0].startswith("Flagged 1. Not changed for Two: ")
