@@ -3,6 +3,7 @@ number of queries whatever the size of the tables, showing what is live and
 how many watch it, what starts soon, the funding close to or far from its goal,
 and the latest moderation actions with who and why."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -273,3 +274,39 @@ def test_staff_without_permissions_see_no_panel(client, db):
     assert 'class="module dashboard-panel"' not in html
     assert "Secret" not in html
     assert "permission to view or edit anything" in html
+
+
+# --- On indexes (PostgreSQL) ---------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_every_dashboard_query_has_an_index_to_use(mod_client, moderator):
+    """With sequential scans priced out, a query that still scans a table has no
+    index to use: at 100,000 streams it would read them all. (The planner picks
+    a scan on a table this small anyway, so its choice is forced here.)"""
+    world(moderator, 3)
+    with CaptureQueriesContext(connection) as captured:
+        for key in PANELS:
+            panel(key).render(request_for(moderator))
+        mod_client.get(reverse("admin:livestreams_livestream_changelist"))
+    sanity = 'SELECT * FROM "livestreams_livestream" WHERE "title" = \'x\''  # no index
+    scanned, checked = {}, 0
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            for sql in [sanity, *(q["sql"] for q in captured)]:
+                if not sql.startswith("SELECT") or not re.search(
+                    r"livestreams_|allmine_auditentry", sql
+                ):
+                    continue
+                cursor.execute("EXPLAIN " + sql)
+                checked += 1
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                tables = re.findall(r"Seq Scan on (\w+)", plan)
+                if tables:
+                    scanned[sql[:160]] = tables
+        finally:
+            cursor.execute("SET enable_seqscan = on")
+    assert scanned.pop(sanity) == ["livestreams_livestream"]  # the check sees a scan
+    assert checked > sum(PANELS.values())  # the panels' and the list's queries
+    assert scanned == {}
