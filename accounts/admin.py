@@ -23,10 +23,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
-from django.utils.formats import date_format
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -37,9 +36,13 @@ from accounts.services.moderation import (
     user_deactivate,
     user_reactivate,
 )
-from allmine.core.admin import ReadOnlyAdminMixin, ReasonedActionMixin, html_table
-from allmine.core.audit import audit_history
-from allmine.core.forms import ReasonForm
+from allmine.core.admin import (
+    AuditHistoryMixin,
+    ModeratorAction,
+    ReadOnlyAdminMixin,
+    ReasonedActionMixin,
+)
+from allmine.core.history import register_action, register_target
 from allmine.core.media import media_url
 
 # How many ledger entries the user page shows (newest first).
@@ -184,11 +187,114 @@ def _describe(user: User) -> str:
 
 
 def _describe_with_balance(user: User) -> str:
-    return f"{_describe(user)} · {gettext('balance')}: {user.credit_balance}"
+    return f"{_describe(user)} · {gettext('balance')}: {number_format(user.credit_balance, 2)}"
+
+
+# How the accounts' audited actions read (allmine.core.history).
+register_target(User)
+register_action("deactivate", _("deactivated"), _("{actor} deactivated the account of {target}"))
+register_action("reactivate", _("reactivated"), _("{actor} reactivated the account of {target}"))
+register_action(
+    "adjust_credits", _("credits adjusted"), _("{actor} adjusted the credits of {target}")
+)
+
+
+class DeactivateUsers(ModeratorAction):
+    name = "deactivate_users"
+    label = _("Deactivate account")
+    permission = "moderate_accounts"
+    intro = _(
+        "These users will no longer be able to sign in, use their access tokens "
+        "or refresh them. Their streams and ledger stay as they are."
+    )
+
+    def allows(self, request, obj):
+        return obj.is_active and obj.pk != request.user.pk
+
+    def describe(self, obj):
+        return _describe(obj)
+
+    def apply(self, request, obj, data):
+        return user_deactivate(actor=request.user, user=obj, reason=data["reason"])
+
+    def submit_label(self, count):
+        return ngettext("Deactivate %(count)d user", "Deactivate %(count)d users", count) % {
+            "count": count
+        }
+
+    def done(self, count):
+        return ngettext("Deactivated %(count)d user.", "Deactivated %(count)d users.", count) % {
+            "count": count
+        }
+
+
+class ReactivateUsers(ModeratorAction):
+    name = "reactivate_users"
+    label = _("Reactivate account")
+    permission = "moderate_accounts"
+    intro = _("These users will be able to sign in again (their old sessions stay signed out).")
+
+    def allows(self, request, obj):
+        return not obj.is_active
+
+    def describe(self, obj):
+        return _describe(obj)
+
+    def apply(self, request, obj, data):
+        return user_reactivate(actor=request.user, user=obj, reason=data["reason"])
+
+    def submit_label(self, count):
+        return ngettext("Reactivate %(count)d user", "Reactivate %(count)d users", count) % {
+            "count": count
+        }
+
+    def done(self, count):
+        return ngettext("Reactivated %(count)d user.", "Reactivated %(count)d users.", count) % {
+            "count": count
+        }
+
+
+class AdjustCredits(ModeratorAction):
+    name = "adjust_credits"
+    label = _("Adjust credits")
+    permission = "adjust_credits"
+    form_class = CreditAdjustmentForm
+    intro = _(
+        "The amount is added to each selected user's balance as an admin "
+        "adjustment in their ledger; a take-back that would leave a balance "
+        "below zero is refused for that user."
+    )
+
+    def describe(self, obj):
+        return _describe_with_balance(obj)
+
+    def apply(self, request, obj, data):
+        grant = user_credits_adjust(
+            actor=request.user,
+            user=obj,
+            amount=data["amount"],
+            reason=data["reason"],
+            idempotency_key=f"admin-{data['key']}-{obj.pk}" if data["key"] else None,
+        )
+        return not grant.replayed  # False: this page was sent before, nothing done now
+
+    def already_done(self, count):
+        return ngettext(
+            "This page was sent twice: %(count)d user was adjusted the first time and not again.",
+            "This page was sent twice: %(count)d users were adjusted the first time and not again.",
+            count,
+        ) % {"count": count}
+
+    def done(self, count):
+        return ngettext(
+            "Adjusted the credits of %(count)d user.",
+            "Adjusted the credits of %(count)d users.",
+            count,
+        ) % {"count": count}
 
 
 @admin.register(User)
-class UserAdmin(ReasonedActionMixin, DjangoUserAdmin):
+class UserAdmin(AuditHistoryMixin, ReasonedActionMixin, DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     list_display = (
@@ -243,7 +349,7 @@ class UserAdmin(ReasonedActionMixin, DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
     inlines = [CreditLedgerInline]
-    actions = ["deactivate_users", "reactivate_users", "adjust_credits"]
+    moderator_actions = (DeactivateUsers(), ReactivateUsers(), AdjustCredits())
 
     def get_queryset(self, request):
         # The user page shows the photo too: bring it with the user, as the list does.
@@ -255,7 +361,7 @@ class UserAdmin(ReasonedActionMixin, DjangoUserAdmin):
     def thumbnail(self, obj: User):
         url = _photo(obj, "40")
         if url is None:
-            return None  # the admin's dash
+            return "—"
         return format_html(
             '<img src="{}" width="40" height="40" alt="" loading="lazy" class="user-thumbnail">',
             url,
@@ -265,7 +371,7 @@ class UserAdmin(ReasonedActionMixin, DjangoUserAdmin):
     def photo(self, obj: User):
         url = _photo(obj, "76") or _photo(obj, "40")
         if url is None:
-            return None
+            return gettext("No profile photo.")
         return format_html('<img src="{}" width="76" height="76" alt="">', url)
 
     @admin.display(description=_("name"), ordering="name")
@@ -293,24 +399,7 @@ class UserAdmin(ReasonedActionMixin, DjangoUserAdmin):
 
     @admin.display(description=_("audited actions"))
     def audit_trail(self, obj: User):
-        if obj.pk is None:
-            return None
-        entries = list(audit_history(obj)[:50])
-        if not entries:
-            return None
-        return html_table(
-            [_("when"), _("who"), _("action"), _("why"), _("changes")],
-            (
-                (
-                    date_format(localtime(entry.created_at), "SHORT_DATETIME_FORMAT"),
-                    entry.actor or "-",
-                    entry.action,
-                    entry.reason,
-                    ", ".join(f"{k}: {old} → {new}" for k, (old, new) in entry.changes.items()),
-                )
-                for entry in entries
-            ),
-        )
+        return self.latest_history(obj)
 
     # --- Permissions ---
 
@@ -334,99 +423,21 @@ class UserAdmin(ReasonedActionMixin, DjangoUserAdmin):
             readonly += PRIVILEGE_FIELDS
         return readonly
 
+    def get_fieldsets(self, request, obj=None):
+        """The password's "Reset password" button only for those who may use it."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
     def has_moderate_accounts_permission(self, request) -> bool:
         return can_moderate_users(request.user)
 
     def has_adjust_credits_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser
-
-    # --- Actions ---
-
-    @admin.action(permissions=["moderate_accounts"], description=_("Deactivate selected users"))
-    def deactivate_users(self, request, queryset):
-        return self.reasoned_action(
-            request,
-            queryset,
-            form_class=ReasonForm,
-            title=_("Deactivate users"),
-            intro=_(
-                "These users will no longer be able to sign in, use their access tokens "
-                "or refresh them. Their streams and ledger stay as they are."
-            ),
-            submit_label=_("Deactivate"),
-            describe=_describe,
-            apply=lambda user, data: user_deactivate(
-                actor=request.user, user=user, reason=data["reason"]
-            ),
-            done=lambda count: (
-                ngettext("Deactivated %(count)d user.", "Deactivated %(count)d users.", count)
-                % {"count": count}
-            ),
-        )
-
-    @admin.action(permissions=["moderate_accounts"], description=_("Reactivate selected users"))
-    def reactivate_users(self, request, queryset):
-        return self.reasoned_action(
-            request,
-            queryset,
-            form_class=ReasonForm,
-            title=_("Reactivate users"),
-            intro=_(
-                "These users will be able to sign in again (their old sessions stay signed out)."
-            ),
-            submit_label=_("Reactivate"),
-            describe=_describe,
-            apply=lambda user, data: user_reactivate(
-                actor=request.user, user=user, reason=data["reason"]
-            ),
-            done=lambda count: (
-                ngettext("Reactivated %(count)d user.", "Reactivated %(count)d users.", count)
-                % {"count": count}
-            ),
-        )
-
-    @admin.action(permissions=["adjust_credits"], description=_("Adjust credits"))
-    def adjust_credits(self, request, queryset):
-        return self.reasoned_action(
-            request,
-            queryset,
-            form_class=CreditAdjustmentForm,
-            title=_("Adjust credits"),
-            intro=_(
-                "The amount is added to each selected user's balance as an admin "
-                "adjustment in their ledger; a take-back that would leave a balance "
-                "below zero is refused for that user."
-            ),
-            submit_label=_("Adjust credits"),
-            apply=lambda user, data: (
-                not user_credits_adjust(
-                    actor=request.user,
-                    user=user,
-                    amount=data["amount"],
-                    reason=data["reason"],
-                    idempotency_key=f"admin-{data['key']}-{user.pk}" if data["key"] else None,
-                ).replayed
-            ),
-            unchanged=lambda count: (
-                ngettext(
-                    "This page was sent twice: %(count)d user was adjusted the first time "
-                    "and not again.",
-                    "This page was sent twice: %(count)d users were adjusted the first time "
-                    "and not again.",
-                    count,
-                )
-                % {"count": count}
-            ),
-            done=lambda count: (
-                ngettext(
-                    "Adjusted the credits of %(count)d user.",
-                    "Adjusted the credits of %(count)d users.",
-                    count,
-                )
-                % {"count": count}
-            ),
-            describe=_describe_with_balance,
-        )
 
 
 @admin.register(ProfilePhoto)

@@ -6,6 +6,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from allmine.core.ids import ObjectIdField
@@ -114,7 +115,9 @@ class ProfilePhoto(models.Model):
     """A user's current profile photo: the re-encoded original and square WebP variants."""
 
     id = ObjectIdField()
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile_photo")
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="profile_photo", verbose_name=_("user")
+    )
     original = models.CharField(_("original file"), max_length=255)
     # {"40": "profiles/<user>/<photo>/40.webp", ...}: storage names by edge size.
     variants = models.JSONField(_("variants"), default=dict)
@@ -126,7 +129,7 @@ class ProfilePhoto(models.Model):
         verbose_name_plural = _("profile photos")
 
     def __str__(self) -> str:
-        return f"{self.user_id}/{self.id}"
+        return _("profile photo of %(user)s") % {"user": self.user}
 
     def stored_names(self) -> list[str]:
         return [self.original, *self.variants.values()]
@@ -184,7 +187,12 @@ class CreditTransaction(models.Model):
     )
     # What this entry answers: the charge a revenue share or a refund belongs to.
     related = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answers the entry"),
     )
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     # Makes a repeated request (a staff command run twice) write the entry once.
@@ -221,4 +229,8 @@ class CreditTransaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} for {self.user_id}"
+        """“funding contribution, -100,00 credits” (the user is shown beside it)."""
+        return _("%(kind)s, %(amount)s credits") % {
+            "kind": self.get_kind_display(),
+            "amount": number_format(self.amount, 2),
+        }

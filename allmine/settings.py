@@ -41,7 +41,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", default="http://localhost:8000").geturl().rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "allmine.core.apps.AllmineAdminConfig",  # django.contrib.admin, with Allmine's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -87,6 +87,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # `capfirst` that knows the Turkish dotted İ (allmine/core/templatetags).
+            "builtins": ["allmine.core.templatetags.allmine_text"],
         },
     },
 ]
@@ -285,6 +287,12 @@ if not 1 <= AGORA_KICK_MINUTES <= 1440:
     raise environ.ImproperlyConfigured("AGORA_KICK_MINUTES must be between 1 and 1440.")
 if not 0 < AGORA_REST_TIMEOUT <= 30:
     raise environ.ImproperlyConfigured("AGORA_REST_TIMEOUT must be between 0 and 30 seconds.")
+
+# --- The back office ------------------------------------------------------------
+# A moderator's action on more objects than this asks for their number typed.
+ADMIN_TYPED_CONFIRMATION_ABOVE = env.int("ADMIN_TYPED_CONFIRMATION_ABOVE", default=20)
+if ADMIN_TYPED_CONFIRMATION_ABOVE < 0:
+    raise environ.ImproperlyConfigured("ADMIN_TYPED_CONFIRMATION_ABOVE must not be negative.")
 
 # --- Live streams -------------------------------------------------------------
 LIVESTREAM_INTERESTS = env.list(

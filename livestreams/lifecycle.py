@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from allmine.core.errors import Conflict, InsufficientPermissions
@@ -145,6 +145,12 @@ def statuses_leaving_by(action: Action) -> frozenset[LiveStreamStatus]:
     return frozenset(t.source for t in TRANSITIONS if t.action == action)
 
 
+def statuses_allowing(action: Action, actor: Actor) -> frozenset[LiveStreamStatus]:
+    """The statuses in which `actor` may make `action`: what a bulk action of the
+    back office applies to (the same table `transition_target` reads)."""
+    return frozenset(t.source for t in TRANSITIONS if t.action == action and actor in t.who)
+
+
 # --- Roles and the Agora channel ------------------------------------------------------
 
 
@@ -232,6 +238,44 @@ def overdue_filter(now: datetime) -> Q:
         Q(planned_end_date__lt=now - grace)
         | Q(planned_end_date__isnull=True, started_at__lt=now - longest)
     )
+
+
+# --- The back office's views ----------------------------------------------------------
+
+# Live now: the audience may be in the channel.
+LIVE = frozenset(s for s in LiveStreamStatus if s in MAY_JOIN[Role.AUDIENCE])
+# The order the back office lists streams in: live first, then about to start.
+LIVE_FIRST: tuple[LiveStreamStatus, ...] = (S.ACTIVE, S.PREPARING, S.SCHEDULED)
+
+
+def live_filter() -> Q:
+    return Q(status__in=LIVE)
+
+
+def live_first_rank() -> Case:
+    """0 for an active stream, 1 preparing, 2 scheduled, 3 for the rest: the
+    back office's stream list is ordered by it (and indexed on it)."""
+    return Case(
+        *(When(status=status, then=Value(rank)) for rank, status in enumerate(LIVE_FIRST)),
+        default=Value(len(LIVE_FIRST)),
+        output_field=IntegerField(),
+    )
+
+
+def starting_soon_filter(now: datetime, within: timedelta) -> Q:
+    """Streams not started yet whose planned start is within `within` from now,
+    or has passed by less than the grace after which they expire."""
+    grace = timedelta(minutes=settings.LIVESTREAM_START_GRACE_MINUTES)
+    return Q(
+        status__in=NOT_STARTED,
+        planned_start_date__gte=now - grace,
+        planned_start_date__lte=now + within,
+    )
+
+
+def fundable_filter() -> Q:
+    """The streams `is_fundable` accepts, for querysets."""
+    return Q(status__in=FUNDABLE_STATUSES, funding_goal__gt=0)
 
 
 # --- Money ------------------------------------------------------------------------------

@@ -1,26 +1,36 @@
 """The back office's foundation: the audit trail's admin, and what every app's
-admin shares: read-only tables, the moderator's permission, and actions that ask
-for a reason on an intermediate page and then call a service for each object."""
+admin shares: read-only tables, the moderator's permission, actions that ask for
+a reason on an intermediate page and then call a service for each object
+(`allmine.core.admin_actions`), and the readable history of an object."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from allmine.core.errors import ApiError
-from allmine.core.forms import ReasonForm
+from allmine.core import dashboard
+from allmine.core.admin_actions import (
+    LeftOut,
+    ModeratorAction,
+    ModeratorActionsMixin,
+    ReasonedActionMixin,
+    Selection,
+)
+from allmine.core.audit import audit_history, staff_actions
+from allmine.core.history import EMPTY, action_choices, tell, told_line
 from allmine.core.models import AuditEntry
-from allmine.core.permissions import is_moderator
 
 
 class LargeTablePaginator(Paginator):
@@ -84,135 +94,144 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ModeratorActionsMixin:
-    """`@admin.action(permissions=["moderate"])` for the moderators' actions."""
+class AuditHistoryMixin:
+    """The object's "History" button shows its audit trail, told as sentences
+    (`allmine.core.history`), newest first, 50 a page."""
 
-    def has_moderate_permission(self, request) -> bool:
-        return is_moderator(request.user)
+    history_per_page = 50
 
-
-class ReasonedActionMixin:
-    """An admin action that first shows what it will do to the selected objects and
-    asks for its form (at least a reason, kept in the audit trail); once that
-    comes back valid, it calls a service for each object, one transaction each,
-    and reports what was done and each refusal.
-
-    In an action: `return self.reasoned_action(request, queryset, title=...,
-    apply=lambda obj, data: service(...), done=lambda count: "...")`."""
-
-    reasoned_action_template = "admin/reasoned_action.html"
-    # How many of the selected objects the intermediate page names.
-    confirmation_list_limit = 100
-
-    def reasoned_action(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet,
-        *,
-        title: str,
-        apply: Callable[[Model, dict], object],
-        done: Callable[[int], str],
-        unchanged: Callable[[int], str] | None = None,
-        intro: str = "",
-        submit_label: str | None = None,
-        form_class: type[forms.Form] = ReasonForm,
-        describe: Callable[[Model], str] = str,
-        refusal: Callable[[Model, ApiError], str] | None = None,
-    ) -> TemplateResponse | None:
-        if request.POST.get("post") == "yes":
-            form = form_class(request.POST)
-            if form.is_valid():
-                data = form.cleaned_data
-                self.apply_and_report(
-                    request,
-                    queryset.order_by("pk"),
-                    lambda obj: apply(obj, data),
-                    done=done,
-                    unchanged=unchanged,
-                    refusal=refusal,
-                )
-                return None  # back to the change list, with the messages
-        else:
-            form = form_class()
-        shown = list(queryset[: self.confirmation_list_limit + 1])
-        more = (
-            queryset.count() - self.confirmation_list_limit
-            if len(shown) > self.confirmation_list_limit
-            else 0
-        )
-        opts = self.model._meta  # type: ignore[attr-defined]
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        model = self.model  # type: ignore[attr-defined]
+        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+                request, model._meta, object_id
+            )
+        if not self.has_view_or_change_permission(request, obj):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        paginator = Paginator(audit_history(obj), self.history_per_page)
+        page = paginator.get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
-            "title": title,
-            "intro": intro,
-            "submit_label": submit_label or title,
-            "form": form,
-            "objects": [describe(obj) for obj in shown[: self.confirmation_list_limit]],
-            "more": more,
-            "opts": opts,
-            "action": request.POST.get("action", ""),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-            "select_across": request.POST.get("select_across", "0"),
-            "media": self.media + form.media,  # type: ignore[attr-defined]
+            "title": gettext("History: %(object)s") % {"object": obj},
+            "subtitle": None,
+            "entries": tell(page.object_list),
+            "page_obj": page,
+            "paginator": paginator,
+            "module_name": str(capfirst(model._meta.verbose_name_plural)),
+            "object": obj,
+            "opts": model._meta,
+            "preserved_filters": self.get_preserved_filters(request),  # type: ignore[attr-defined]
+            **(extra_context or {}),
         }
         request.current_app = self.admin_site.name  # type: ignore[attr-defined]
-        return TemplateResponse(request, self.reasoned_action_template, context)
+        return TemplateResponse(request, "admin/audit_history.html", context)
 
-    def apply_and_report(
-        self,
-        request: HttpRequest,
-        objects: Iterable[Model],
-        apply: Callable[[Model], object],
-        *,
-        done: Callable[[int], str],
-        unchanged: Callable[[int], str] | None = None,
-        refusal: Callable[[Model, ApiError], str] | None = None,
-    ) -> int:
-        """Call `apply` on each object; one success message with the count, and an
-        error message for each object a service refused. An `apply` that returns
-        False changed nothing without an error (it was done already): those are
-        counted in one `unchanged` message. Returns how many were applied."""
-        applied = already = 0
-        for obj in objects:
-            try:
-                if apply(obj) is False:
-                    already += 1
-                    continue
-            except ApiError as exc:
-                text = (
-                    refusal(obj, exc)
-                    if refusal
-                    else gettext("Not changed for %(object)s: %(error)s")
-                    % {"object": obj, "error": " ".join(exc.details)}
-                )
-                self.message_user(request, text, messages.ERROR)  # type: ignore[attr-defined]
-            else:
-                applied += 1
-        if applied:
-            self.message_user(request, done(applied), messages.SUCCESS)  # type: ignore[attr-defined]
-        if already and unchanged:
-            self.message_user(request, unchanged(already), messages.INFO)  # type: ignore[attr-defined]
-        return applied
+    def latest_history(self, obj, *, rows: int = 10) -> SafeString:
+        """The object's latest audited actions for its own page, and a link to all."""
+        if obj is None or obj.pk is None:
+            return format_html("{}", EMPTY)
+        told = tell(audit_history(obj)[:rows])
+        if not told:
+            return format_html('<p class="audit-empty">{}</p>', gettext("No audited action yet."))
+        opts = obj._meta
+        url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_history",
+            args=[quote(obj.pk)],
+            current_app=self.admin_site.name,  # type: ignore[attr-defined]
+        )
+        return html_table(
+            [gettext("when"), gettext("what"), gettext("changes")],
+            ((t.when, told_line(t), changes_text(t)) for t in told),
+            css_class="audit-history",
+            link=(url, gettext("The whole history")),
+        )
+
+
+def changes_text(told) -> SafeString:
+    """ "status: active → ended; price: 5,00 → 7,50" """
+    if not told.changes:
+        return format_html("{}", EMPTY)
+    return format_html_join(
+        "; ", "{}: {} → {}", ((name, old, new) for name, old, new in told.changes)
+    )
+
+
+class AuditActionFilter(admin.SimpleListFilter):
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return action_choices()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The audit trail, read-only for everyone."""
+    """The audit trail, read-only for everyone, told as sentences."""
 
-    list_display = ("created_at", "actor", "action", "target_type", "target_id", "reason")
-    list_filter = ("action", "target_type")
+    list_display = ("created_at", "what", "changes_column")
+    list_filter = (AuditActionFilter, "by_staff")
     list_select_related = ("actor",)
     search_fields = ("=target_id", "actor__username", "reason")
+    search_help_text = _("The exact id of an object, a username, or words of the reason.")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = LargeTablePaginator
+
+    def get_changelist_instance(self, request):
+        """The page's entries told in one go: their objects and users are loaded
+        once for the page, not once per row."""
+        changelist = super().get_changelist_instance(request)
+        told = {t.entry.pk: t for t in tell(changelist.result_list)}
+        for entry in changelist.result_list:
+            entry.told = told[entry.pk]
+        return changelist
+
+    @admin.display(description=_("what"))
+    def what(self, entry):
+        told = getattr(entry, "told", None) or tell([entry])[0]
+        return told_line(told)
+
+    @admin.display(description=_("changes"))
+    def changes_column(self, entry):
+        told = getattr(entry, "told", None) or tell([entry])[0]
+        return changes_text(told)
+
+
+@dashboard.panel(
+    key="recent-actions",
+    title=_("Recent actions"),
+    permission="allmine.view_auditentry",
+    # The entries, then one query per type of object they name (streams,
+    # users) and one for the users their changes name.
+    queries=4,
+    order=60,
+)
+def recent_actions(request: HttpRequest) -> dashboard.Table:
+    """What staff did lately (ends, removals, bans, lifts, cancels, price edits,
+    deactivations, credit adjustments), who did it and why."""
+    told = tell(staff_actions().order_by("-created_at", "-id")[: dashboard.ROWS])
+    return dashboard.Table(
+        headers=[_("when"), _("what")],
+        rows=[(t.when, told_line(t)) for t in told],
+        empty=_("No moderation action yet."),
+        more=(reverse("admin:allmine_auditentry_changelist"), _("The whole audit trail")),
+    )
 
 
 __all__ = [
     "AuditEntryAdmin",
+    "AuditHistoryMixin",
     "LargeTablePaginator",
+    "LeftOut",
+    "ModeratorAction",
     "ModeratorActionsMixin",
     "ReadOnlyAdminMixin",
     "ReasonedActionMixin",
+    "Selection",
+    "changes_text",
     "html_table",
 ]

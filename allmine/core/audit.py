@@ -25,8 +25,10 @@ def audit_record(
         for field, (old, new) in (changes or {}).items()
         if old != new
     }
+    known = actor if getattr(actor, "pk", None) else None
     return AuditEntry.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=known,
+        by_staff=bool(known is not None and known.is_staff),
         action=action,
         target_type=target._meta.model_name,
         target_id=str(target.pk),
@@ -36,6 +38,12 @@ def audit_record(
 
 
 def audit_history(target):
+    """The object's audit trail, newest first (index `audit_target`)."""
     return AuditEntry.objects.filter(
         target_type=target._meta.model_name, target_id=str(target.pk)
     ).select_related("actor")
+
+
+def staff_actions():
+    """What staff did, newest first (the partial index `audit_staff_latest`)."""
+    return AuditEntry.objects.filter(by_staff=True).select_related("actor")

@@ -29,6 +29,9 @@ class AuditEntry(models.Model):
     # {"field": [old, new], ...}
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now, editable=False)
+    # Done by staff (a moderator, an administrator) rather than by a creator
+    # managing their own stream: what the dashboard's recent actions list.
+    by_staff = models.BooleanField(_("staff action"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("audit entry")
@@ -36,7 +39,15 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target"),
+            # The audit trail's list, newest first.
+            models.Index(fields=["-created_at", "-id"], name="audit_latest"),
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="audit_staff_latest",
+                condition=models.Q(by_staff=True),
+            ),
         ]
 
     def __str__(self) -> str:
+        # Readable sentences come from allmine.core.history, which loads the targets.
         return f"{self.action} {self.target_type} {self.target_id}"

@@ -2,11 +2,15 @@
 through the same services as the API, so a rule is written once and every action
 is audited.
 
-- `streams`: the stream list and page, with the moderators' actions;
+- `streams`: the stream list and page;
+- `actions`: the moderators' actions (end, cancel, remove, restore, ban, lift),
+  offered in the lists and on each object's page;
+- `dashboard`: the live streams' panels of the front page;
+- `history`: how their audited actions read;
 - `funding`: the funding progress page and its CSV export;
 - `related`: read-only tables of participants, contributions, bans, rentals.
 """
 
-from livestreams.admin import funding, related, streams
+from livestreams.admin import actions, dashboard, funding, history, related, streams
 
-__all__ = ["funding", "related", "streams"]
+__all__ = ["actions", "dashboard", "funding", "history", "related", "streams"]

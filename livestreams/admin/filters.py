@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from livestreams.lifecycle import AccessType
+from livestreams.models import interest_label
 
 
 class AccessTypeFilter(admin.SimpleListFilter):
@@ -26,7 +27,7 @@ class InterestFilter(admin.SimpleListFilter):
     parameter_name = "interest"
 
     def lookups(self, request, model_admin):
-        return [(value, value) for value in settings.LIVESTREAM_INTERESTS]
+        return [(value, interest_label(value)) for value in settings.LIVESTREAM_INTERESTS]
 
     def queryset(self, request, queryset):
         return queryset.filter(interest=self.value()) if self.value() else queryset

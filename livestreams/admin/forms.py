@@ -1,16 +1,19 @@
 """The forms of the stream admin: prices checked by the API's own rule, and the
-ban action's form."""
+ban action's form (the user searched with the user list's autocomplete)."""
 
 from django import forms
-from django.utils.translation import gettext
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import users_by_username
 from allmine.core.errors import ApiError
 from allmine.core.forms import ReasonForm
-from livestreams.models import BanAction, LiveStream
+from livestreams.models import BanAction, LiveStream, LiveStreamBan
 from livestreams.services.access import validate_price
 from livestreams.services.moderation import ADMIN_EDITABLE_FIELDS
+
+User = get_user_model()
 
 
 class PriceFormMixin:
@@ -37,14 +40,30 @@ class LiveStreamAdminForm(PriceFormMixin, forms.ModelForm):
         fields = sorted(ADMIN_EDITABLE_FIELDS | {"price", "replay_credit_price"})
 
 
+class LiveStreamChangeForm(LiveStreamAdminForm):
+    """The stream's page: an edit (a price too) may say why, for the audit trail."""
+
+    change_reason = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_("Kept in the audit trail with your name and the time."),
+    )
+
+
 class BanForm(ReasonForm):
-    username = forms.CharField(label=_("Username of the user to ban"), max_length=30)
-    action_type = forms.ChoiceField(label=_("Ban"), choices=BanAction.choices)
+    """Who to ban (searched as the user list searches: username, e-mail, name,
+    exact id), how, and why."""
 
-    field_order = ["username", "action_type", "reason"]
+    user = forms.ModelChoiceField(
+        label=_("User to ban"),
+        queryset=User.objects.all(),
+        widget=AutocompleteSelect(LiveStreamBan._meta.get_field("user"), admin.site),
+        error_messages={"invalid_choice": _("No such user: search by username or e-mail.")},
+    )
+    action_type = forms.ChoiceField(
+        label=_("Ban type"), choices=BanAction.choices, widget=forms.RadioSelect
+    )
 
-    def clean_username(self):
-        user = users_by_username(self.cleaned_data["username"]).first()
-        if user is None:
-            raise forms.ValidationError(gettext("No user has this username."))
-        return user
+    field_order = ["user", "action_type", "reason"]

@@ -18,8 +18,8 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import timezone, translation
+from django.utils.formats import date_format, get_format, number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -45,20 +45,24 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def format_money(value) -> str:
-    """An amount with at most 2 decimals and no trailing zeros: 500, 12.5, 0.05."""
+    """An amount with at most 2 decimals and no trailing zeros, in the active
+    language's format: 500, 12.5, 0.05 (Turkish: 500, 12,5, 0,05)."""
     amount = Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
     if amount == amount.to_integral_value():
-        return f"{amount:.0f}"
-    return f"{amount.normalize():f}"
+        amount = amount.quantize(Decimal(1))
+    else:
+        amount = Decimal(f"{amount.normalize():f}")
+    return number_format(amount)
 
 
 def format_percent(collected, goal) -> str:
-    """collected / goal x 100 with exactly 2 decimals (may exceed 100)."""
-    return f"{funding_percentage(collected, goal):.2f}"
+    """collected / goal x 100 with exactly 2 decimals (may exceed 100), in the
+    active language's format: 50.00 (Turkish: 50,00)."""
+    return number_format(funding_percentage(collected, goal), 2)
 
 
 def funding_progress_text(collected, goal) -> str:
-    """ "500 / 1000 (50.00 %)" """
+    """ "500 / 1000 (50.00 %)"; in Turkish "500 / 1000 (%50,00)" """
     return _("%(collected)s / %(goal)s (%(percent)s %%)") % {
         "collected": format_money(collected),
         "goal": format_money(goal),
@@ -282,7 +286,7 @@ def funding_csv_rows(streams: Iterable[LiveStream]) -> Iterator[list]:
             stream.pk,
             _cell(stream.title),
             _cell(stream.creator.username),
-            stream.status,
+            stream.get_status_display(),
             format_money(stream.funding_goal),
             format_money(stream.collected_funding),
             format_percent(stream.collected_funding, stream.funding_goal),
@@ -290,20 +294,30 @@ def funding_csv_rows(streams: Iterable[LiveStream]) -> Iterator[list]:
         ]
 
 
+def csv_delimiter() -> str:
+    """What a spreadsheet in the active language splits a CSV line on: a
+    semicolon where the decimal separator is a comma (Turkish), else a comma."""
+    return ";" if get_format("DECIMAL_SEPARATOR") == "," else ","
+
+
 def funding_progress_csv(model_admin):
-    """The page's table as CSV (UTF-8 with a BOM, for spreadsheets), streamed."""
+    """The page's table as CSV (UTF-8 with a BOM, for spreadsheets), streamed, in
+    the language of the request: translated headers and statuses, its decimal
+    separator, and the list separator its spreadsheets expect."""
 
     def view(request):
         _check_permission(request)
         streams = funding_progress_streams(include_removed=_include_removed(request))
-        writer = csv.writer(_Echo())
-        # Translated now: the body is written after the view has returned.
+        language = translation.get_language()
+        writer = csv.writer(_Echo(), delimiter=csv_delimiter())
         header = writer.writerow(funding_csv_header())
 
         def lines() -> Iterator[str]:
-            yield "\ufeff" + header
-            for row in funding_csv_rows(streams.iterator(chunk_size=500)):
-                yield writer.writerow(row)
+            # The body is written after the view has returned: in its language.
+            with translation.override(language):
+                yield "\ufeff" + header
+                for row in funding_csv_rows(streams.iterator(chunk_size=500)):
+                    yield writer.writerow(row)
 
         filename = f"funding-progress-{timezone.localdate():%Y-%m-%d}.csv"
         return StreamingHttpResponse(

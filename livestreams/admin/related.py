@@ -1,11 +1,23 @@
-"""Read-only views of what hangs off a stream: participants, contributions,
-bans (which moderators may lift), replay rentals, mini crowdfundings."""
+"""Read-only views of what hangs off a stream: participants (each with a "Ban"
+link for moderators), contributions, bans (which moderators lift, one by one
+or in bulk), replay rentals, mini crowdfundings."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from allmine.core.admin import ModeratorActionsMixin, ReadOnlyAdminMixin, ReasonedActionMixin
+from allmine.core.admin import (
+    ModeratorActionsMixin,
+    ReadOnlyAdminMixin,
+    ReasonedActionMixin,
+)
+from livestreams.admin.actions import BAN_ACTIONS
 from livestreams.models import (
     Contribution,
     LiveStreamBan,
@@ -13,7 +25,6 @@ from livestreams.models import (
     Participant,
     ReplayAccess,
 )
-from livestreams.services.bans import ban_lift
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -21,7 +32,7 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(ReadOnlyAdmin):
+class ParticipantAdmin(ModeratorActionsMixin, ReadOnlyAdmin):
     list_display = (
         "user",
         "live_stream",
@@ -36,38 +47,70 @@ class ParticipantAdmin(ReadOnlyAdmin):
     list_select_related = ("user", "live_stream")
     search_fields = ("user__username", "=live_stream__id")
 
+    def get_list_display(self, request):
+        if self.has_moderate_permission(request):
+            return (*self.list_display, "ban")
+        return self.list_display
+
+    @admin.display(description=_("moderation"))
+    def ban(self, participant):
+        url = reverse(
+            "admin:livestreams_livestream_do", args=[participant.live_stream_id, "ban_user"]
+        )
+        query = urlencode({"user": participant.user_id})
+        return format_html(
+            '<a class="button ban-link" href="{}?{}">{}</a>', url, query, gettext("Ban")
+        )
+
 
 @admin.register(Contribution)
 class ContributionAdmin(ReadOnlyAdmin):
-    list_display = ("live_stream", "user", "amount", "status", "created_at", "refunded_at")
+    list_display = ("live_stream", "user", "amount_shown", "status", "created_at", "refunded_at")
     list_filter = ("status",)
     list_select_related = ("user", "live_stream")
     search_fields = ("user__username", "=live_stream__id")
     date_hierarchy = "created_at"
 
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_shown(self, contribution):
+        return number_format(contribution.amount, 2)
+
 
 @admin.register(LiveStreamBan)
 class LiveStreamBanAdmin(ReasonedActionMixin, ModeratorActionsMixin, ReadOnlyAdmin):
-    list_display = ("live_stream", "user", "action_type", "created_by", "created_at", "lifted_at")
+    list_display = (
+        "user",
+        "live_stream",
+        "action_type",
+        "created_by",
+        "created_at",
+        "lifted_at",
+        "lifted_by",
+    )
     list_filter = ("action_type", ("lifted_at", admin.EmptyFieldListFilter))
-    list_select_related = ("live_stream", "user", "created_by")
+    list_select_related = ("live_stream", "user", "created_by", "lifted_by")
     search_fields = ("user__username", "=live_stream__id")
-    actions = ["lift"]
+    moderator_actions = BAN_ACTIONS
 
-    @admin.action(description=_("Lift the selected bans"), permissions=["moderate"])
-    def lift(self, request, queryset):
-        return self.reasoned_action(
-            request,
-            queryset.select_related("user", "live_stream"),
-            title=gettext("Lift bans"),
-            intro=gettext("The users may join these streams again, and chat in them."),
-            apply=lambda ban, data: ban_lift(
-                actor=request.user, ban_id=ban.pk, reason=data["reason"]
-            ),
-            describe=lambda ban: (
-                f"{ban.user.username} ({ban.get_action_type_display()}, {ban.live_stream.title})"
-            ),
-            done=lambda count: gettext("%(count)d ban(s) lifted.") % {"count": count},
+    def get_list_display(self, request):
+        if self.has_moderate_permission(request):
+            return (*self.list_display, "lift_link")
+        return self.list_display
+
+    @admin.display(description=_("moderation"))
+    def lift_link(self, ban):
+        if ban.lifted_at is not None:
+            return "—"
+        url = reverse("admin:livestreams_livestreamban_do", args=[ban.pk, "lift"])
+        return format_html('<a class="button lift-link" href="{}">{}</a>', url, gettext("Lift"))
+
+    def history_view(self, request, object_id, extra_context=None):
+        """A ban's history is its stream's (the stream is what the audit names)."""
+        ban = self.get_object(request, unquote(object_id))
+        if ban is None:
+            return super().history_view(request, object_id, extra_context)
+        return HttpResponseRedirect(
+            reverse("admin:livestreams_livestream_history", args=[ban.live_stream_id])
         )
 
 

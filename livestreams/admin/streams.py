@@ -5,55 +5,45 @@ Every change made here goes through the same services as the API
 """
 
 from django.contrib import admin, messages
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.urls import path, reverse
-from django.utils.formats import date_format
-from django.utils.html import format_html
-from django.utils.timezone import localtime
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timezone import localdate, localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from allmine.core.admin import (
+    AuditHistoryMixin,
     LargeTablePaginator,
     ModeratorActionsMixin,
     ReasonedActionMixin,
     html_table,
 )
-from allmine.core.audit import audit_history
+from allmine.core.admin_actions import refusal_text
 from allmine.core.errors import ApiError
-from allmine.core.fields import money_to_json
-from allmine.core.forms import ReasonForm
+from allmine.core.history import admin_link
 from allmine.core.media import media_url
+from livestreams.admin.actions import STREAM_ACTIONS, BanFromStream
 from livestreams.admin.filters import (
     AccessTypeFilter,
     FundingGoalFilter,
     InterestFilter,
     RemovedFilter,
 )
-from livestreams.admin.forms import BanForm, LiveStreamAdminForm
+from livestreams.admin.forms import LiveStreamAdminForm, LiveStreamChangeForm
 from livestreams.admin.funding import (
     funding_bar_html,
     funding_progress_csv,
     funding_progress_view,
 )
 from livestreams.admin.inlines import BanInline, GuestInline
-from livestreams.lifecycle import LiveStreamStatus
-from livestreams.models import (
-    Contribution,
-    Guest,
-    LiveStream,
-    Participant,
-)
-from livestreams.services.bans import ban_create
-from livestreams.services.moderation import (
-    livestream_admin_update,
-    livestream_cancel,
-    livestream_end,
-    livestream_remove,
-    livestream_restore,
-    livestream_set_prices,
-)
+from livestreams.lifecycle import LiveStreamStatus, Role, live_first_rank, may_join
+from livestreams.models import Contribution, LiveStream, interest_label
+from livestreams.selectors.back_office import participants_latest, viewers_of
+from livestreams.services.moderation import livestream_admin_update, livestream_set_prices
+
+BAN_ACTION = next(a for a in STREAM_ACTIONS if isinstance(a, BanFromStream))
 
 STATUS_COLOURS = {
     LiveStreamStatus.SCHEDULED: "#1d4ed8",
@@ -67,24 +57,37 @@ STATUS_COLOURS = {
 AUDIENCE_PREVIEW_ROWS = 50
 
 
-def _describe(stream: LiveStream) -> str:
-    """A stream as an action's intermediate page names it."""
-    return f"{stream.title} ({stream.get_status_display()}, {stream.creator.username})"
-
-
-def _when(value) -> str:
+def when(value) -> str:
     """A timestamp as the admin shows dates: local time, the active language's format."""
     return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
 
 
-def _count(queryset) -> Subquery:
-    """A correlated COUNT(*) for an annotation (no join, no GROUP BY)."""
-    return Coalesce(
-        Subquery(
-            queryset.order_by().values("live_stream").annotate(n=Count("pk")).values("n")[:1],
-            output_field=IntegerField(),
-        ),
-        0,
+def short_when(value) -> str:
+    """ "4 Dec, 20:40" (Turkish "4 Ara, 20:40"), or "20:40" today: for narrow columns."""
+    if not value:
+        return "—"
+    local = localtime(value)
+    return date_format(local, "H:i" if local.date() == localdate() else "j M, H:i")
+
+
+def status_badge(stream: LiveStream) -> SafeString:
+    """The coloured status, marked when removed, with who cancelled it when that
+    was not its creator (a moderator's cancel is `cancelled_by_host` too)."""
+    notes = []
+    if stream.cancelled_by_id and stream.cancelled_by_id != stream.creator_id:
+        notes.append(
+            format_html(
+                '<span class="stream-note">{}</span>',
+                gettext("cancelled by %(user)s") % {"user": stream.cancelled_by.username},
+            )
+        )
+    if stream.is_removed:
+        notes.append(format_html('<span class="stream-removed">{}</span>', gettext("removed")))
+    return format_html(
+        '<span class="stream-status" style="background: {}">{}</span>{}',
+        STATUS_COLOURS.get(stream.status, "#4b5563"),
+        stream.get_status_display(),
+        format_html_join("", " {}", ((note,) for note in notes)),
     )
 
 
@@ -92,8 +95,10 @@ def _count(queryset) -> Subquery:
 
 
 @admin.register(LiveStream)
-class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdmin):
-    form = LiveStreamAdminForm
+class LiveStreamAdmin(
+    AuditHistoryMixin, ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdmin
+):
+    form = LiveStreamChangeForm
     paginator = LargeTablePaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # facet counts would count the whole table
@@ -101,16 +106,13 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
     list_display = (
         "title",
         "creator_link",
-        "live_stream_type",
         "coloured_status",
+        "viewers",
+        "funding",
+        "start",
         "access",
         "price",
         "replay_credit_price",
-        "funding",
-        "guest_count",
-        "viewer_count",
-        "planned_start_date",
-        "started_at",
     )
     list_display_links = ("title",)
     list_editable = ("price", "replay_credit_price")
@@ -123,19 +125,22 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
         FundingGoalFilter,
         RemovedFilter,
     )
-    list_select_related = ("creator",)
+    list_select_related = ("creator", "cancelled_by")
     search_fields = ("title", "channel_name", "creator__username", "creator__email", "=id")
     search_help_text = _("Title, channel name, creator's username or e-mail, or the exact id.")
     date_hierarchy = "created_at"
-    ordering = ("-created_at",)
+    # Live first, then about to start, then the rest; newest first in each
+    # (index `livestream_live_first`).
+    ordering = (live_first_rank().asc(), "-created_at", "-id")
     inlines = [GuestInline, BanInline]
-    actions = ["end_now", "cancel", "remove", "restore", "ban_user"]
+    moderator_actions = STREAM_ACTIONS
     readonly_fields = (
         "id",
         "creator",
         "channel_name",
-        "status",
+        "status_detail",
         "access",
+        "interest_shown",
         "collected_funding",
         "funding",
         "started_at",
@@ -149,62 +154,11 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
         "deleted_at",
         "deleted_by",
         "deletion_reason",
-        "current_audience",
+        "cancelled_by",
+        "audience",
+        "audience_with_bans",
         "contributions",
         "history",
-    )
-    fieldsets = (
-        (
-            _("Basics"),
-            {
-                "fields": (
-                    "id",
-                    "title",
-                    "live_stream_type",
-                    "creator",
-                    "channel_name",
-                    "thumbnail_preview",
-                    "interest",
-                    "motivation",
-                )
-            },
-        ),
-        (
-            _("Schedule"),
-            {
-                "fields": (
-                    "status",
-                    "planned_start_date",
-                    "planned_end_date",
-                    "duration_goal",
-                    "started_at",
-                    "ended_at",
-                    "host_joined_at",
-                    "host_present",
-                )
-            },
-        ),
-        (_("Pricing"), {"fields": ("price", "access")}),
-        (
-            _("Funding"),
-            {"fields": ("funding_goal", "collected_funding", "funding", "contributions")},
-        ),
-        (
-            _("Replay"),
-            {
-                "fields": (
-                    "recording",
-                    "recording_url",
-                    "is_active_replay_on_creator_profile",
-                    "replay_credit_price",
-                )
-            },
-        ),
-        (_("Audience"), {"fields": ("current_audience",)}),
-        (
-            _("Moderation"),
-            {"fields": ("deleted_at", "deleted_by", "deletion_reason", "history")},
-        ),
     )
 
     class Media:
@@ -235,26 +189,95 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
             ]
         return readonly
 
+    def get_fieldsets(self, request, obj=None):
+        may_edit = self.has_change_permission(request, obj)
+        may_ban = self.has_moderate_permission(request)
+        # The interest is edited by those who edit streams; others read its label.
+        interest = "interest" if super().has_change_permission(request, obj) else "interest_shown"
+        return (
+            (
+                _("Basics"),
+                {
+                    "fields": (
+                        "id",
+                        "title",
+                        "live_stream_type",
+                        "creator",
+                        "channel_name",
+                        "thumbnail_preview",
+                        interest,
+                        "motivation",
+                    )
+                },
+            ),
+            (
+                _("Schedule"),
+                {
+                    "fields": (
+                        "status_detail",
+                        "planned_start_date",
+                        "planned_end_date",
+                        "duration_goal",
+                        "started_at",
+                        "ended_at",
+                        "host_joined_at",
+                        "host_present",
+                    )
+                },
+            ),
+            (
+                _("Pricing"),
+                {"fields": ("price", "access", *(("change_reason",) if may_edit else ()))},
+            ),
+            (
+                _("Funding"),
+                {"fields": ("funding_goal", "collected_funding", "funding", "contributions")},
+            ),
+            (
+                _("Replay"),
+                {
+                    "fields": (
+                        "recording",
+                        "recording_url",
+                        "is_active_replay_on_creator_profile",
+                        "replay_credit_price",
+                    )
+                },
+            ),
+            (_("Audience"), {"fields": ("audience_with_bans" if may_ban else "audience",)}),
+            (
+                _("Moderation"),
+                {
+                    "fields": (
+                        "deleted_at",
+                        "deleted_by",
+                        "deletion_reason",
+                        "cancelled_by",
+                        "history",
+                    )
+                },
+            ),
+        )
+
     # -- queries -------------------------------------------------------------------
 
+    def get_changelist_instance(self, request):
+        """The page's viewer counts in one query (`selectors.back_office.viewers_of`)."""
+        changelist = super().get_changelist_instance(request)
+        counts = viewers_of(stream.pk for stream in changelist.result_list)
+        for stream in changelist.result_list:
+            stream.viewers_now = counts.get(stream.pk, 0)
+        return changelist
+
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                guests_n=_count(Guest.objects.filter(live_stream=OuterRef("pk"))),
-                viewers_n=_count(
-                    Participant.objects.filter(live_stream=OuterRef("pk"), is_present=True)
-                ),
-            )
-        )
+        # (A select_related here replaces list_select_related: both are named.)
+        return super().get_queryset(request).select_related("creator", "cancelled_by")
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", LiveStreamAdminForm)
         return super().get_changelist_form(request, **kwargs)
 
     def get_urls(self):
-
         custom = [
             path(
                 "funding/",
@@ -278,31 +301,43 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
 
     @admin.display(description=_("status"), ordering="status")
     def coloured_status(self, obj):
-        removed = format_html(' <span class="stream-removed">{}</span>', gettext("removed"))
-        return format_html(
-            '<span class="stream-status" style="background: {}">{}</span>{}',
-            STATUS_COLOURS.get(obj.status, "#4b5563"),
-            obj.get_status_display(),
-            removed if obj.is_removed else "",
-        )
+        return status_badge(obj)
+
+    @admin.display(description=_("status"))
+    def status_detail(self, obj):
+        return status_badge(obj)
+
+    @admin.display(description=_("viewers now"))
+    def viewers(self, obj):
+        if not may_join(Role.AUDIENCE, obj.status):
+            return "—"
+        count = getattr(obj, "viewers_now", None)
+        if count is None:  # the change page: one stream
+            count = viewers_of([obj.pk]).get(obj.pk, 0)
+        return number_format(count)
+
+    @admin.display(description=_("start"), ordering="planned_start_date")
+    def start(self, obj):
+        if obj.started_at:
+            return format_html(
+                '<span class="stream-started">{}</span>',
+                gettext("started %(when)s") % {"when": short_when(obj.started_at)},
+            )
+        return short_when(obj.planned_start_date)
 
     @admin.display(description=_("access"))
     def access(self, obj):
         return obj.access_type.label
+
+    @admin.display(description=_("interest"))
+    def interest_shown(self, obj):
+        return interest_label(obj.interest) or "—"
 
     @admin.display(description=_("funding"))
     def funding(self, obj):
         if not obj.funding_goal:
             return "—"
         return funding_bar_html(obj.collected_funding, obj.funding_goal)
-
-    @admin.display(description=_("guests"), ordering="guests_n")
-    def guest_count(self, obj):
-        return getattr(obj, "guests_n", None)
-
-    @admin.display(description=_("viewers now"), ordering="viewers_n")
-    def viewer_count(self, obj):
-        return getattr(obj, "viewers_n", None)
 
     @admin.display(description=_("thumbnail"))
     def thumbnail_preview(self, obj):
@@ -312,25 +347,49 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
             '<img src="{}" alt="" style="max-height: 120px">', media_url(obj.thumbnail)
         )
 
-    @admin.display(description=_("current audience"))
-    def current_audience(self, obj):
-        present = (
-            Participant.objects.filter(live_stream=obj, is_present=True)
-            .select_related("user")
-            .order_by("-last_joined_at")[:AUDIENCE_PREVIEW_ROWS]
-        )
+    def _audience_table(self, obj, *, with_bans: bool):
+        participants = participants_latest(obj, AUDIENCE_PREVIEW_ROWS)
+        headers = [gettext("user"), gettext("watching now"), gettext("joined at")]
+        headers += [gettext("device"), gettext("country")]
+        if with_bans:
+            headers.append(gettext("moderation"))
+        rows = []
+        for p in participants:
+            row = [
+                admin_link(p.user),
+                gettext("yes") if p.is_present else gettext("no"),
+                when(p.last_joined_at),
+                p.device_type or "—",
+                p.country or "—",
+            ]
+            if with_bans:
+                ban_url = self.object_action_url(obj, BAN_ACTION, user=p.user_id)
+                row.append(
+                    format_html(
+                        '<a class="button ban-link" href="{}">{}</a>', ban_url, gettext("Ban")
+                    )
+                )
+            rows.append(row)
+        if not rows:
+            return format_html('<p class="audience-empty">{}</p>', gettext("Nobody has joined."))
         return html_table(
-            [gettext("user"), gettext("joined at"), gettext("device"), gettext("country")],
-            (
-                (p.user.username, _when(p.last_joined_at), p.device_type or "—", p.country or "—")
-                for p in present
-            ),
+            headers,
+            rows,
+            css_class="audience-table",
             link=(
                 reverse("admin:livestreams_participant_changelist")
                 + f"?live_stream__id__exact={obj.pk}",
                 gettext("All participants of this stream"),
             ),
         )
+
+    @admin.display(description=_("audience, watching now first"))
+    def audience(self, obj):
+        return self._audience_table(obj, with_bans=False)
+
+    @admin.display(description=_("audience, watching now first"))
+    def audience_with_bans(self, obj):
+        return self._audience_table(obj, with_bans=True)
 
     @admin.display(description=_("contributions"))
     def contributions(self, obj):
@@ -339,17 +398,20 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
             .select_related("user")
             .order_by("-created_at")[:AUDIENCE_PREVIEW_ROWS]
         )
-        return html_table(
-            [gettext("user"), gettext("amount"), gettext("status"), gettext("when")],
+        rows = [
             (
-                (
-                    c.user.username,
-                    money_to_json(c.amount),
-                    c.get_status_display(),
-                    _when(c.created_at),
-                )
-                for c in latest
-            ),
+                admin_link(c.user),
+                number_format(c.amount, 2),
+                c.get_status_display(),
+                when(c.created_at),
+            )
+            for c in latest
+        ]
+        if not rows:
+            return format_html("<p>{}</p>", gettext("No contribution yet."))
+        return html_table(
+            [gettext("contributor"), gettext("amount"), gettext("status"), gettext("when")],
+            rows,
             link=(
                 reverse("admin:livestreams_contribution_changelist")
                 + f"?live_stream__id__exact={obj.pk}",
@@ -359,26 +421,7 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
 
     @admin.display(description=_("audit history"))
     def history(self, obj):
-        return html_table(
-            [
-                gettext("when"),
-                gettext("who"),
-                gettext("what"),
-                gettext("why"),
-                gettext("old → new"),
-            ],
-            (
-                (
-                    _when(e.created_at),
-                    e.actor.username if e.actor else "—",
-                    e.action,
-                    e.reason or "—",
-                    "; ".join(f"{k}: {v[0]} → {v[1]}" for k, v in e.changes.items()) or "—",
-                )
-                for e in audit_history(obj)[:100]
-            ),
-            css_class="audit-history",
-        )
+        return self.latest_history(obj)
 
     # -- saving: through the services, audited ---------------------------------------
 
@@ -388,96 +431,24 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
             for f in ("price", "replay_credit_price")
             if f in form.changed_data
         }
-        others = {f: form.cleaned_data[f] for f in form.changed_data if f not in prices}
+        others = {
+            f: form.cleaned_data[f]
+            for f in form.changed_data
+            if f not in prices and f != "change_reason"
+        }
+        reason = form.cleaned_data.get("change_reason") or ""
         try:
             if others:
-                livestream_admin_update(actor=request.user, live_stream_id=obj.pk, changes=others)
+                livestream_admin_update(
+                    actor=request.user, live_stream_id=obj.pk, changes=others, reason=reason
+                )
             if prices:
                 livestream_set_prices(
                     actor=request.user,
                     live_stream_id=obj.pk,
-                    reason=gettext("Edited in the back office."),
+                    reason=reason or gettext("Edited in the back office."),
                     **prices,
                 )
         except ApiError as exc:
-            self.message_user(request, "; ".join(exc.details), messages.ERROR)
+            self.message_user(request, refusal_text(exc), messages.ERROR)
         obj.refresh_from_db()
-
-    # -- actions -------------------------------------------------------------------
-
-    def _stream_action(self, request, queryset, *, title, run, form_class=ReasonForm):
-        """Ask for a reason (and `form_class`'s other fields), then `run(stream,
-        data)` each selected stream through a service."""
-        return self.reasoned_action(
-            request,
-            queryset,
-            title=title,
-            form_class=form_class,
-            apply=run,
-            describe=_describe,
-            done=lambda count: (
-                gettext("%(title)s: done for %(count)d stream(s).")
-                % {"title": title, "count": count}
-            ),
-            refusal=lambda stream, exc: f"{stream.title}: {'; '.join(exc.details)}",
-        )
-
-    @admin.action(description=_("End now"), permissions=["moderate"])
-    def end_now(self, request, queryset):
-        return self._stream_action(
-            request,
-            queryset,
-            title=gettext("End now"),
-            run=lambda s, d: livestream_end(
-                actor=request.user, live_stream_id=s.pk, reason=d["reason"]
-            ),
-        )
-
-    @admin.action(description=_("Cancel"), permissions=["moderate"])
-    def cancel(self, request, queryset):
-        return self._stream_action(
-            request,
-            queryset,
-            title=gettext("Cancel"),
-            run=lambda s, d: livestream_cancel(
-                actor=request.user, live_stream_id=s.pk, reason=d["reason"]
-            ),
-        )
-
-    @admin.action(description=_("Remove (soft delete)"), permissions=["moderate"])
-    def remove(self, request, queryset):
-        return self._stream_action(
-            request,
-            queryset,
-            title=gettext("Remove"),
-            run=lambda s, d: livestream_remove(
-                actor=request.user, live_stream_id=s.pk, reason=d["reason"]
-            ),
-        )
-
-    @admin.action(description=_("Restore"), permissions=["moderate"])
-    def restore(self, request, queryset):
-        return self._stream_action(
-            request,
-            queryset,
-            title=gettext("Restore"),
-            run=lambda s, d: livestream_restore(
-                actor=request.user, live_stream_id=s.pk, reason=d["reason"]
-            ),
-        )
-
-    @admin.action(description=_("Ban a user from the stream"), permissions=["moderate"])
-    def ban_user(self, request, queryset):
-        return self._stream_action(
-            request,
-            queryset,
-            title=gettext("Ban a user from the stream"),
-            form_class=BanForm,
-            run=lambda s, d: ban_create(
-                actor=request.user,
-                live_stream_id=s.pk,
-                target_user_id=d["username"].pk,
-                action_type=d["action_type"],
-                reason=d["reason"],
-            ),
-        )

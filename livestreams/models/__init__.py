@@ -12,15 +12,20 @@ from livestreams.models.audience import Participant
 from livestreams.models.bans import BanAction, LiveStreamBan
 from livestreams.models.money import Contribution, ContributionStatus, ReplayAccess
 from livestreams.models.streams import (
+    FUNDING_RATIO,
+    INTEREST_LABELS,
     MONEY,
     Guest,
     LiveStream,
     LiveStreamType,
     MiniCrowdFunding,
     MiniCrowdFundingStatus,
+    interest_label,
 )
 
 __all__ = [
+    "FUNDING_RATIO",
+    "INTEREST_LABELS",
     "MONEY",
     "AgoraClientSequence",
     "AgoraKick",
@@ -39,4 +44,5 @@ __all__ = [
     "MiniCrowdFundingStatus",
     "Participant",
     "ReplayAccess",
+    "interest_label",
 ]

@@ -15,10 +15,16 @@ class Participant(models.Model):
 
     id = ObjectIdField()
     live_stream = models.ForeignKey(
-        LiveStream, on_delete=models.CASCADE, related_name="participants"
+        LiveStream,
+        on_delete=models.CASCADE,
+        related_name="participants",
+        verbose_name=_("live stream"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="participations",
+        verbose_name=_("user"),
     )
     is_present = models.BooleanField(_("watching now"), default=True)
     first_joined_at = models.DateTimeField(_("first joined at"), default=timezone.now)
@@ -33,6 +39,7 @@ class Participant(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("charge"),
     )
     device_type = models.CharField(_("device type"), max_length=32, blank=True)
     device_model = models.CharField(_("device model"), max_length=100, blank=True)
@@ -54,7 +61,10 @@ class Participant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} watches {self.live_stream_id}"
+        return _("%(user)s in the audience of “%(stream)s”") % {
+            "user": self.user,
+            "stream": self.live_stream,
+        }
 
     LEAVE_FIELDS = ("watch_seconds", "is_present", "left_at")
 

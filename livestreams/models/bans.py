@@ -24,19 +24,33 @@ class LiveStreamBan(models.Model):
     """A user banned from one stream by its creator or a moderator; lifting is a soft delete."""
 
     id = ObjectIdField()
-    live_stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="bans")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_stream_bans"
+    live_stream = models.ForeignKey(
+        LiveStream, on_delete=models.CASCADE, related_name="bans", verbose_name=_("live stream")
     )
-    action_type = models.CharField(_("action"), max_length=16, choices=BanAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="live_stream_bans",
+        verbose_name=_("banned user"),
+    )
+    action_type = models.CharField(_("ban type"), max_length=16, choices=BanAction.choices)
     reason = models.TextField(_("reason"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("banned by"),
     )
     created_at = models.DateTimeField(_("banned at"), default=timezone.now, editable=False)
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
     lifted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lifted by"),
     )
 
     objects = LiveStreamBanQuerySet.as_manager()
@@ -53,4 +67,10 @@ class LiveStreamBan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action_type} {self.user_id} in {self.live_stream_id}"
+        """“troll, banned from “Late jazz” (chat only: may watch, may not chat)”;
+        load `user` and `live_stream` with the ban where many are shown."""
+        return _("%(user)s, banned from “%(stream)s” (%(ban)s)") % {
+            "user": self.user,
+            "stream": self.live_stream,
+            "ban": self.get_action_type_display(),
+        }

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from allmine.core.ids import ObjectIdField
@@ -16,10 +17,16 @@ class ReplayAccess(models.Model):
 
     id = ObjectIdField()
     live_stream = models.ForeignKey(
-        LiveStream, on_delete=models.CASCADE, related_name="replay_accesses"
+        LiveStream,
+        on_delete=models.CASCADE,
+        related_name="replay_accesses",
+        verbose_name=_("live stream"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="replay_accesses"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="replay_accesses",
+        verbose_name=_("user"),
     )
     price = models.DecimalField(_("price paid"), **MONEY)
     rented_at = models.DateTimeField(_("rented at"))
@@ -43,7 +50,10 @@ class ReplayAccess(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} rents {self.live_stream_id}"
+        return _("%(user)s rents the replay of “%(stream)s”") % {
+            "user": self.user,
+            "stream": self.live_stream,
+        }
 
 
 class ContributionStatus(models.TextChoices):
@@ -56,10 +66,16 @@ class Contribution(models.Model):
 
     id = ObjectIdField()
     live_stream = models.ForeignKey(
-        LiveStream, on_delete=models.PROTECT, related_name="contributions"
+        LiveStream,
+        on_delete=models.PROTECT,
+        related_name="contributions",
+        verbose_name=_("live stream"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contributions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="contributions",
+        verbose_name=_("contributor"),
     )
     amount = models.DecimalField(_("amount"), **MONEY)
     status = models.CharField(
@@ -69,7 +85,10 @@ class Contribution(models.Model):
         default=ContributionStatus.COMPLETED,
     )
     transaction = models.OneToOneField(
-        "accounts.CreditTransaction", on_delete=models.PROTECT, related_name="+"
+        "accounts.CreditTransaction",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ledger entry"),
     )
     refund_transaction = models.OneToOneField(
         "accounts.CreditTransaction",
@@ -77,6 +96,7 @@ class Contribution(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("refund ledger entry"),
     )
     created_at = models.DateTimeField(_("contributed at"), default=timezone.now, editable=False)
     refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
@@ -95,4 +115,8 @@ class Contribution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} from {self.user_id} to {self.live_stream_id}"
+        return _("%(amount)s credits from %(user)s to “%(stream)s”") % {
+            "amount": number_format(self.amount, 2),
+            "user": self.user,
+            "stream": self.live_stream,
+        }

@@ -4,14 +4,23 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, FloatField, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allmine.core.ids import ObjectIdField
-from livestreams.lifecycle import OPEN_STATUSES, AccessType, LiveStreamStatus
+from livestreams.lifecycle import (
+    OPEN_STATUSES,
+    AccessType,
+    LiveStreamStatus,
+    fundable_filter,
+    live_first_rank,
+)
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# collected / goal, in floats: SQLite would divide two whole amounts as integers.
+FUNDING_RATIO = Cast("collected_funding", FloatField()) / Cast("funding_goal", FloatField())
 
 
 class LiveStreamType(models.TextChoices):
@@ -20,8 +29,27 @@ class LiveStreamType(models.TextChoices):
     DUOSELF = "duoself", _("duo (self)")
 
 
-class LiveStreamQuerySet(models.QuerySet):
-    def visible(self):
+# How the interests of settings.LIVESTREAM_INTERESTS read in the back office (a
+# value configured without a label here shows as it is stored).
+INTEREST_LABELS = {
+    "music": _("music"),
+    "gaming": _("gaming"),
+    "sports": _("sports"),
+    "education": _("education"),
+    "art": _("art"),
+    "technology": _("technology"),
+    "lifestyle": _("lifestyle"),
+    "talk": _("talk"),
+    "other": _("other"),
+}
+
+
+def interest_label(value: str | None) -> str:
+    return str(INTEREST_LABELS.get(value, value)) if value else ""
+
+
+class LiveStreamQuerySet(models.QuerySet["LiveStream"]):
+    def visible(self) -> "LiveStreamQuerySet":
         """Streams the apps may see: everything not removed by a moderator."""
         return self.filter(deleted_at__isnull=True)
 
@@ -81,6 +109,17 @@ class LiveStream(models.Model):
         verbose_name=_("removed by"),
     )
     deletion_reason = models.TextField(_("removal reason"), blank=True, editable=False)
+    # Who cancelled it: its creator, an invited guest (`cancelled_by_guest`), or a
+    # moderator (the status is then `cancelled_by_host`, as for the creator).
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("cancelled by"),
+    )
 
     objects = LiveStreamQuerySet.as_manager()
 
@@ -97,6 +136,19 @@ class LiveStream(models.Model):
             models.Index(fields=["status", "planned_start_date"], name="livestream_status_start"),
             # The lists (API and back office) are newest first.
             models.Index(fields=["-created_at"], name="livestream_created"),
+            # The back office's list: live first, then newest first.
+            models.Index(
+                live_first_rank(),
+                F("created_at").desc(),
+                F("id").desc(),
+                name="livestream_live_first",
+            ),
+            # The dashboard: fundable streams by how close they are to their goal.
+            models.Index(
+                FUNDING_RATIO,
+                name="livestream_funding_ratio",
+                condition=fundable_filter() & Q(deleted_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -145,12 +197,20 @@ class LiveStream(models.Model):
 class Guest(models.Model):
     """A user invited to broadcast in a duo stream, and their broadcaster state."""
 
-    live_stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="guest_set")
+    live_stream = models.ForeignKey(
+        LiveStream,
+        on_delete=models.CASCADE,
+        related_name="guest_set",
+        verbose_name=_("live stream"),
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guest_invitations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="guest_invitations",
+        verbose_name=_("user"),
     )
     # The order the creator gave; `guests` in the API lists them in it.
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
     uid = models.PositiveBigIntegerField(_("Agora uid"), null=True, blank=True)
     has_joined = models.BooleanField(_("joined"), default=False)
     joined_at = models.DateTimeField(_("joined at"), null=True, blank=True)
@@ -165,7 +225,10 @@ class Guest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} in {self.live_stream_id}"
+        return _("%(user)s, guest of “%(stream)s”") % {
+            "user": self.user,
+            "stream": self.live_stream,
+        }
 
 
 class MiniCrowdFundingStatus(models.TextChoices):
@@ -179,7 +242,10 @@ class MiniCrowdFunding(models.Model):
 
     id = ObjectIdField()
     live_stream = models.ForeignKey(
-        LiveStream, on_delete=models.CASCADE, related_name="mini_crowd_fundings"
+        LiveStream,
+        on_delete=models.CASCADE,
+        related_name="mini_crowd_fundings",
+        verbose_name=_("live stream"),
     )
     title = models.CharField(_("title"), max_length=100)
     goal = models.DecimalField(_("goal"), **MONEY)

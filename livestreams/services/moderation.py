@@ -72,7 +72,8 @@ def livestream_cancel(*, actor, live_stream_id: str, reason: str = "") -> LiveSt
         new_status = transition_target(Action.CANCEL, stream.status, actor_in(stream, actor))
         old_status = stream.status
         stream.status = new_status
-        stream.save(update_fields=["status", "updated_at"])
+        stream.cancelled_by = actor  # a moderator's cancel is `cancelled_by_host` too
+        stream.save(update_fields=["status", "cancelled_by", "updated_at"])
         refunded = refund_contributions(stream)
         audit_record(
             actor=actor,

@@ -707,3 +707,66 @@ def test_permission_matrix(request, role, what, method, url, expected):
     assert User.objects.filter(
         pk=member.pk, is_active=True, credit_balance=3, name=member.name
     ).exists()
+
+
+# --- The user page for a moderator (issue 14) --------------------------------------
+
+
+def test_a_moderator_is_offered_no_password_reset_but_the_actions_they_may_take(moderator):
+    member = UserFactory(username="member")
+
+    html = _page(browser_for(moderator).get(_user_url(member)))
+
+    assert "Reset password" not in html
+    assert "../password/" not in html
+    assert f'href="/admin/accounts/user/{member.pk}/do/deactivate_users/"' in html
+    assert "/do/reactivate_users/" not in html  # the account is active
+    assert "/do/adjust_credits/" not in html  # superusers only
+
+
+def test_a_superuser_has_the_password_and_every_action_on_the_user_page(superuser):
+    member = UserFactory(username="member", is_active=False)
+
+    html = _page(browser_for(superuser).get(_user_url(member)))
+
+    assert 'href="../password/"' in html
+    assert "/do/reactivate_users/" in html
+    assert "/do/adjust_credits/" in html
+    assert "/do/deactivate_users/" not in html
+
+
+def test_deactivating_from_the_user_page_comes_back_to_it(moderator):
+    member = UserFactory(username="member")
+    client = browser_for(moderator)
+    url = reverse("admin:accounts_user_do", args=[member.pk, "deactivate_users"])
+
+    page = client.get(url)
+    assert "member (member@example.com)" in _page(page)
+    response = client.post(url, {"post": "yes", "reason": "Spam bot"})
+
+    assert response["Location"] == _user_url(member)
+    followed = client.get(response["Location"])
+    assert [str(m) for m in followed.context["messages"]] == ["Deactivated 1 user."]
+    assert User.objects.get(pk=member.pk).is_active is False
+    assert "/do/reactivate_users/" in _page(followed)
+
+
+def test_the_user_page_says_what_is_missing_instead_of_none(superuser):
+    member = UserFactory(username="member")
+
+    html = _page(browser_for(superuser).get(_user_url(member)))
+
+    assert "No profile photo." in html
+    assert "No audited action yet." in html
+    assert ">None<" not in html
+
+
+def test_a_ledger_row_reads_as_its_kind_and_amount(superuser):
+    member = UserFactory(username="member")
+    entry = credits_grant(user=member, amount="12.5", reason="welcome").entry
+
+    html = _page(browser_for(superuser).get(_user_url(member)))
+
+    assert str(entry) == "admin adjustment, 12.50 credits"
+    assert "admin adjustment, 12.50 credits" in html
+    assert f"admin_adjustment 12.50 for {member.pk}" not in html

@@ -271,10 +271,10 @@ def test_streams_changelist_in_turkish(admin_client, stream, accept_language):
     assert '<html lang="tr"' in html
     # Our actions, model names, columns, values and links ...
     assert _action_labels(html) == [
-        "Şimdi sonlandır",
-        "İptal et",
-        "Kaldır (geri alınabilir silme)",
-        "Geri yükle",
+        "Yayını sonlandır",
+        "Yayını iptal et",
+        "Yayını kaldır",
+        "Yayını geri yükle",
         "Bir kullanıcıyı yayından yasakla",
     ]
     assert "Canlı yayınlar" in html  # app and model name in the breadcrumbs
@@ -284,11 +284,22 @@ def test_streams_changelist_in_turkish(admin_client, stream, accept_language):
     assert "Anlık izleyici" in html
     assert "hazırlanıyor" in html  # the status
     assert "ücretsiz" in html
-    assert "500 / 1000 (%50.00)" in html  # the funding bar's text, Turkish style
+    assert "500 / 1000 (%50,00)" in html  # the funding bar's text, Turkish style
     assert ">Fonlama ilerlemesi</a>" in html
     assert "fonlama hedefi var" in html  # a filter choice
+    assert f'href="?interest={settings.LIVESTREAM_INTERESTS[0]}">müzik</a>' in html  # a value
     # ... and none of their English.
-    for english in ("End now", "Live streams", "Funding progress", "preparing", "(50.00 %)"):
+    assert ">Başlangıç</a>" in html  # the column of the planned start
+    for english in (
+        "End stream",
+        "Live streams",
+        "Funding progress",
+        "preparing",
+        "(50.00 %)",
+        "(%50.00)",
+        "Django",
+        "View site",
+    ):
         assert english not in _text(html)
 
 
@@ -298,10 +309,10 @@ def test_streams_changelist_in_english(admin_client, stream, accept_language):
 
     assert '<html lang="en"' in html
     assert _action_labels(html) == [
-        "End now",
-        "Cancel",
-        "Remove (soft delete)",
-        "Restore",
+        "End stream",
+        "Cancel stream",
+        "Remove stream",
+        "Restore stream",
         "Ban a user from the stream",
     ]
     assert "Live streams" in html
@@ -318,7 +329,7 @@ def test_a_language_we_do_not_ship_falls_back_to_english(admin_client, stream):
     html = _page(admin_client, CHANGELIST, "de-DE,de;q=0.9")
 
     assert '<html lang="en"' in html
-    assert "End now" in html
+    assert "End stream" in html
 
 
 def test_funding_page_in_turkish(admin_client, stream):
@@ -330,7 +341,7 @@ def test_funding_page_in_turkish(admin_client, stream):
     assert ">CSV olarak indir</a>" in html
     assert "Günlük toplanan fonlar, son 30 gün</h2>" in html
     assert 'aria-label="Son 30 günde günlük toplanan fonlar; en yüksek gün: 0 kredi."' in html
-    assert '<dd class="funding-totals__progress">500 / 1000 (%50.00)</dd>' in html
+    assert '<dd class="funding-totals__progress">500 / 1000 (%50,00)</dd>' in html
     assert "<td>hazırlanıyor</td>" in html
     assert "1 yayın" in html
     for english in ("Funding progress", "Totals", "Download CSV", "credits", "stream"):
@@ -345,3 +356,38 @@ def test_funding_page_in_english(admin_client, stream):
     assert ">Download CSV</a>" in html
     assert '<dd class="funding-totals__progress">500 / 1000 (50.00 %)</dd>' in html
     assert "Fonlama" not in _text(html)
+
+
+# --- Turkish capitals ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("tr", "işlem sonrası bakiye", "İşlem sonrası bakiye"),
+        ("tr", "ılık", "Ilık"),
+        ("tr-tr", "izleyici", "İzleyici"),
+        ("en", "interest", "Interest"),
+        ("tr", "", ""),
+    ],
+)
+def test_capfirst_in_templates_knows_the_turkish_dotted_i(language, text, expected):
+    from django.template import Context, Template
+
+    with translation.override(language):
+        assert Template("{{ value|capfirst }}").render(Context({"value": text})) == expected
+
+
+def test_turkish_labels_starting_with_i_are_written_with_the_dotted_capital(entries):
+    """Python's capfirst (form labels) would make a small i an "I": the labels
+    that start with it are written capitalised in the catalog."""
+    labels = {
+        "balance after",
+        "interest",
+        "first joined at",
+        "audience, watching now first",
+        "cancelled by",
+    }
+    found = {e.msgid: e.msgstr[0] for e in entries if e.msgid in labels}
+    assert set(found) == labels
+    assert all(text.startswith("İ") for text in found.values()), found

@@ -1,6 +1,7 @@
 """A moderator's night in the back office, in a real browser (issue 4): sign in
 through the login form, filter the active streams, change a price in the list,
-end a stream with a reason, and look at the funding progress page."""
+end a stream with a reason, and look at the funding progress page. (Issue 14's
+dashboard, object pages and Turkish phone are in test_admin_back_office.py.)"""
 
 import re
 from datetime import timedelta
@@ -56,7 +57,7 @@ def row(page, title: str):
 
 
 def expect_titles(page, titles: list[str]):
-    """The changelist shows these streams, newest first (waiting for the page)."""
+    """The changelist shows these streams, live first (waiting for the page)."""
     expect(page.locator("#result_list tbody th.field-title a")).to_have_text(titles)
 
 
@@ -82,7 +83,8 @@ def test_a_moderator_filters_prices_ends_and_checks_the_funding(
     # --- Filter the active streams ----------------------------------------------------
     streams_link.click()
     expect(page).to_have_url(live_server.url + CHANGELIST)
-    expect_titles(page, ["Album launch", "Morning yoga", "Chess blitz", "Midnight jazz"])
+    # Live first, then about to start; newest first in each.
+    expect_titles(page, ["Chess blitz", "Midnight jazz", "Album launch", "Morning yoga"])
     status_filter = page.locator("#changelist-filter details[data-filter-title='status']")
     status_filter.get_by_role("link", name="active", exact=True).click()
     expect(page).to_have_url(re.compile(r"\?status__exact=active$"))
@@ -110,12 +112,12 @@ def test_a_moderator_filters_prices_ends_and_checks_the_funding(
     row(page, "Midnight jazz").locator("input.action-select").check()
     page.select_option("#changelist-form select[name=action]", "end_now")
     page.locator("#changelist-form button[name=index]").click()
-    expect(page.locator("h1")).to_have_text("End now")
+    expect(page.locator("h1")).to_have_text("End stream")
     expect(page.locator("ul.action-objects")).to_contain_text("Midnight jazz")
     expect(page.locator("ul.action-objects")).not_to_contain_text("Chess blitz")
     page.fill("#id_reason", REASON)
-    page.get_by_role("button", name="End now").click()
-    expect(page.locator("ul.messagelist li.success")).to_have_text("End now: done for 1 stream(s).")
+    page.get_by_role("button", name="End 1 stream").click()
+    expect(page.locator("ul.messagelist li.success")).to_have_text("Ended 1 stream.")
     # Still filtered on active: the ended stream has left the list.
     expect(page).to_have_url(re.compile(r"\?status__exact=active$"))
     expect_titles(page, ["Chess blitz"])

@@ -465,3 +465,64 @@ def test_chart_svg_without_any_funds_and_escaping(monkeypatch):
         for rect in root.iter(f"{SVG}rect")
         if rect.get("class") == "funding-chart__value"
     )
+
+
+def test_csv_in_turkish_opens_in_a_turkish_spreadsheet(admin_client, funded):
+    """Semicolons between cells (a comma is the decimal separator there),
+    translated headers and statuses, Turkish decimals."""
+    response = admin_client.get(CSV, HTTP_ACCEPT_LANGUAGE="tr")
+
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    over, half, barely = funded["over"], funded["half"], funded["barely"]
+    assert rows == [
+        [
+            "yayın kimliği",
+            "başlık",
+            "yayıncı",
+            "durum",
+            "hedef",
+            "toplanan",
+            "yüzde",
+            "katkıda bulunanlar",
+        ],
+        [
+            over.pk,
+            "Overfunded concert",
+            over.creator.username,
+            "sona erdi",
+            "1000",
+            "1500",
+            "150,00",
+            "1",
+        ],
+        [
+            half.pk,
+            "Half-way mountain trip",
+            half.creator.username,
+            "planlandı",
+            "1000",
+            "500",
+            "50,00",
+            "2",
+        ],
+        [
+            barely.pk,
+            "Barely started podcast",
+            barely.creator.username,
+            "planlandı",
+            "800",
+            "12,5",
+            "1,56",
+            "1",
+        ],
+    ]
+    assert body.splitlines()[1].count(";") == 7
+
+
+def test_the_page_in_turkish_formats_amounts_and_percentages_the_turkish_way(admin_client, funded):
+    html = admin_client.get(PAGE, HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+
+    assert "12,5 / 800 (%1,56)" in html
+    assert '<dd class="funding-totals__progress">2012,5 / 2800 (%71,88)</dd>' in html
+    assert 'style="width: 1.56%"' in html  # CSS keeps its own decimal point

@@ -190,7 +190,8 @@ def test_moderator_sees_the_change_page_with_only_prices_editable(mod_client):
     main_fields = {
         n for n in input_names(response) if "-" not in n and n != "csrfmiddlewaretoken"
     } - {"_save", "_continue"}
-    assert main_fields == {"price", "replay_credit_price"}
+    # The prices, and why they change (for the audit trail).
+    assert main_fields == {"price", "replay_credit_price", "change_reason"}
     assert "Original" in response.text
 
 
@@ -304,7 +305,7 @@ def _ban_target():
 
 
 ACTIONS = [
-    # action, the stream, more fields, audited as, done?, expected audit changes
+    # action, the stream, more fields, audited as, done?, expected audit changes, message
     pytest.param(
         "end_now",
         active_stream,
@@ -312,6 +313,7 @@ ACTIONS = [
         "end",
         lambda s: s.status == S.ENDED and s.ended_at is not None,
         {"status": ["active", "ended"]},
+        "Ended 1 stream.",
         id="end-now",
     ),
     pytest.param(
@@ -321,6 +323,7 @@ ACTIONS = [
         "cancel",
         lambda s: s.status == S.CANCELLED_BY_HOST,
         {"status": ["scheduled", "cancelled_by_host"]},
+        "Cancelled 1 stream.",
         id="cancel",
     ),
     pytest.param(
@@ -330,6 +333,7 @@ ACTIONS = [
         "remove",
         lambda s: s.deleted_at is not None and s.deletion_reason == "Spam at midnight",
         None,
+        "Removed 1 stream.",
         id="remove",
     ),
     pytest.param(
@@ -339,28 +343,33 @@ ACTIONS = [
         "restore",
         lambda s: s.deleted_at is None and s.deletion_reason == "",
         None,
+        "Restored 1 stream.",
         id="restore",
     ),
     pytest.param(
         "ban_user",
         active_stream,
-        {"username": "troll", "action_type": BanAction.BLOCK},
+        {"user": "TROLL", "action_type": BanAction.BLOCK},
         "ban",
         lambda s: LiveStreamBan.objects.filter(
             live_stream=s, user__username="troll", action_type=BanAction.BLOCK
         ).exists(),
         None,
+        "Banned the user from 1 stream.",
         id="ban",
     ),
 ]
 
 
-@pytest.mark.parametrize(("action", "make", "fields", "audited_as", "done", "changes"), ACTIONS)
+@pytest.mark.parametrize(
+    ("action", "make", "fields", "audited_as", "done", "changes", "message"), ACTIONS
+)
 def test_moderator_action_asks_for_a_reason_then_calls_the_service(
-    mod_client, moderator, action, make, fields, audited_as, done, changes
+    mod_client, moderator, action, make, fields, audited_as, done, changes, message
 ):
     stream = make()
-    _ban_target()
+    troll = _ban_target()
+    fields = {k: troll.pk if v == "TROLL" else v for k, v in fields.items()}
     before = LiveStream.objects.get(pk=stream.pk)
 
     page = run_action(mod_client, action, [stream])
@@ -370,7 +379,7 @@ def test_moderator_action_asks_for_a_reason_then_calls_the_service(
     assert stream.title in page.text
     assert f'name="_selected_action" value="{stream.pk}"' in page.text
     if action == "ban_user":
-        assert 'name="username"' in page.text
+        assert 'name="user"' in page.text
         assert 'name="action_type"' in page.text
     # Nothing has happened yet.
     assert not done(LiveStream.objects.get(pk=stream.pk))
@@ -393,7 +402,7 @@ def test_moderator_action_asks_for_a_reason_then_calls_the_service(
         assert (new is None) == (after.deleted_at is None)
 
     followed = mod_client.get(response["Location"])
-    assert any("done for 1 stream(s)" in m for m in messages_of(followed))
+    assert messages_of(followed) == [message]
 
 
 def test_an_action_without_a_reason_shows_the_page_again_and_does_nothing(mod_client):
@@ -406,29 +415,50 @@ def test_an_action_without_a_reason_shows_the_page_again_and_does_nothing(mod_cl
     assert not audit_of(stream).exists()
 
 
-def test_an_action_the_service_refuses_reports_why_and_changes_nothing(mod_client):
+def test_an_action_the_lifecycle_does_not_allow_leaves_the_stream_and_says_why(mod_client):
     stream = scheduled_stream(title="Not started yet")
     response = run_action(mod_client, "end_now", [stream], reason="Too early")
     assert response.status_code == 302
     shown = messages_of(mod_client.get(response["Location"]))
-    assert any(m.startswith("Not started yet:") and "only an active" in m for m in shown), shown
+    assert shown == [
+        "Nothing was changed. Left as they are: 1 scheduled (only a live stream can be ended)."
+    ]
     stream.refresh_from_db()
     assert stream.status == S.SCHEDULED
     assert not audit_of(stream).exists()
 
 
-def test_ban_action_with_an_unknown_username_is_refused_on_the_page(mod_client):
+def test_a_refusal_of_the_service_names_the_stream_and_says_why(mod_client):
+    stream = active_stream(title="Own stream")
+    response = run_action(
+        mod_client,
+        "ban_user",
+        [stream],
+        user=stream.creator_id,
+        action_type=BanAction.BLOCK,
+        reason="x",
+    )
+    assert response.status_code == 302
+    shown = messages_of(mod_client.get(response["Location"]))
+    assert shown == [
+        "Nothing was changed. Not changed for Own stream: targetUserId: The creator cannot be"
+        " banned from their own live stream."
+    ]
+    assert not LiveStreamBan.objects.exists()
+
+
+def test_ban_action_with_an_unknown_user_is_refused_on_the_page(mod_client):
     stream = active_stream()
     response = run_action(
         mod_client,
         "ban_user",
         [stream],
-        username="nobody-here",
+        user="6b10000000000000000000ff",
         action_type=BanAction.BLOCK,
         reason="x",
     )
     assert response.status_code == 200
-    assert "No user has this username." in response.text
+    assert "No such user: search by username or e-mail." in response.text
     assert not LiveStreamBan.objects.exists()
 
 
@@ -461,6 +491,12 @@ def test_select_all_across_more_streams_than_a_request_may_carry(mod_client, set
     data = form_data(page, containing="reason")
     assert data["select_across"] == ["1"]
     data.update(reason=["Cleanup"])
+    # Above ADMIN_TYPED_CONFIRMATION_ABOVE (20) streams, the number is typed.
+    again = mod_client.post(CHANGELIST, data)
+    assert again.status_code == 200
+    assert "Type 80 to confirm" in again.text
+    assert LiveStream.objects.filter(status=S.CANCELLED_BY_HOST).count() == 0
+    data.update(confirm_count=["80"])
     response = mod_client.post(CHANGELIST, data)
     assert response.status_code == 302
     assert LiveStream.objects.filter(status=S.CANCELLED_BY_HOST).count() == 80
@@ -501,7 +537,7 @@ def test_a_block_ban_from_the_back_office_takes_the_user_out_of_the_audience(mod
         mod_client,
         "ban_user",
         [stream],
-        username="troll",
+        user=troll.pk,
         action_type=BanAction.BLOCK,
         reason="Insults",
     )
@@ -840,9 +876,10 @@ def bulk_streams(count: int, *, creators: int = 5) -> list[LiveStream]:
 
 
 # Whatever the size of the table: the session, the user, their own and their
-# groups' permissions, the count, the page's rows, and the date hierarchy's two
-# (first/last date, then the distinct days). PostgreSQL asks pg_class first.
-CHANGELIST_QUERIES = 8
+# groups' permissions, the count, the page's rows, the viewers of the page's
+# streams, and the date hierarchy's two (first/last date, then the distinct
+# days). PostgreSQL asks pg_class first.
+CHANGELIST_QUERIES = 9
 
 
 @pytest.mark.parametrize("count", [10, 1000])
@@ -914,3 +951,73 @@ def test_a_large_table_is_never_counted_whole(mod_client, monkeypatch, planner_s
     # A filtered list counts what it shows, exactly.
     response = mod_client.get(CHANGELIST, {"status__exact": "ended"})
     assert response.context["cl"].result_count == 150
+
+
+# --- Issue 14: live first, a reason for a price change, no "None" ----------------------
+
+
+def test_the_list_shows_live_streams_first_then_those_about_to_start(mod_client):
+    now = timezone.now()
+    LiveStreamFactory(
+        title="Old live", status=S.ACTIVE, started_at=now, created_at=now - timedelta(days=3)
+    )
+    LiveStreamFactory(title="New ended", status=S.ENDED, created_at=now)
+    LiveStreamFactory(title="Preparing", status=S.PREPARING, created_at=now - timedelta(days=2))
+    scheduled_stream(title="Scheduled", created_at=now - timedelta(days=1))
+    LiveStreamFactory(
+        title="Newer live", status=S.ACTIVE, started_at=now, created_at=now - timedelta(hours=1)
+    )
+
+    response = mod_client.get(CHANGELIST)
+
+    assert [s.title for s in response.context["cl"].result_list] == [
+        "Newer live",
+        "Old live",
+        "Preparing",
+        "Scheduled",
+        "New ended",
+    ]
+
+
+def test_a_price_changed_on_the_stream_page_keeps_its_reason(mod_client, moderator):
+    stream = active_stream(price=Decimal("5"))
+    data = form_data(mod_client.get(change_url(stream)), form_id="livestream_form")
+    data.update(price=["6"], change_reason=["Creator asked by e-mail"], _save=["Save"])
+
+    assert mod_client.post(change_url(stream), data).status_code == 302
+
+    entry = audit_of(stream).get()
+    assert (entry.action, entry.reason) == ("change_price", "Creator asked by e-mail")
+
+
+def test_no_page_of_a_stream_says_none_or_shows_raw_codes(mod_client, moderator):
+    stream = scheduled_stream(title="Quiet show", funding_goal=Decimal("100"))
+    fan = UserFactory(username="fan", credits="50")
+    livestream_fund(user=fan, live_stream_id=stream.pk, amount=Decimal("20"))
+    Participant.objects.create(live_stream=stream, user=UserFactory(username="watcher"))
+    ban_create(
+        actor=moderator,
+        live_stream_id=stream.pk,
+        target_user_id=UserFactory(username="troll").pk,
+        action_type=BanAction.BLOCK,
+        reason="Spam",
+    )
+    pages = [
+        change_url(stream),
+        CHANGELIST,
+        reverse("admin:livestreams_livestream_history", args=[stream.pk]),
+        reverse("admin:livestreams_livestreamban_changelist"),
+        reverse("admin:livestreams_participant_changelist"),
+        reverse("admin:livestreams_contribution_changelist"),
+        reverse("admin:accounts_credittransaction_changelist"),
+        reverse("admin:accounts_user_change", args=[fan.pk]),
+        reverse("admin:allmine_auditentry_changelist"),
+        reverse("admin:index"),
+    ]
+    for url in pages:
+        response = mod_client.get(url)
+        assert response.status_code == 200, url
+        said = " ".join(re.sub(r"<[^>]*>", " ", response.content.decode()).split())
+        for raw in ("None", "BLOCK ", "stream_funding_contribution", "cancelled_by_host"):
+            assert raw not in said, (url, raw)
+        assert f"in {stream.pk}" not in said, url  # "BLOCK <user id> in <stream id>"

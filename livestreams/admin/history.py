@@ -1,0 +1,42 @@
+"""How the live streams' audited actions read in the back office (the object's
+History, the audit trail, the dashboard): allmine.core.history's vocabulary."""
+
+from django.utils.translation import gettext_lazy as _
+
+from allmine.core.history import (
+    Change,
+    register_action,
+    register_target,
+    show_choice,
+    show_number,
+    show_user,
+    show_when,
+)
+from livestreams.models import BanAction, LiveStream
+
+register_target(
+    LiveStream,
+    refundedContributions=Change(_("refunded contributions"), show_number),
+    deletedAt=Change(_("removed at"), show_when),
+    bannedUser=Change(_("banned user"), show_user, is_user=True),
+    actionType=Change(_("ban type"), show_choice(BanAction.choices)),
+)
+
+register_action("end", _("ended"), _("{actor} ended “{target}”"))
+register_action("cancel", _("cancelled"), _("{actor} cancelled “{target}”"))
+register_action("remove", _("removed"), _("{actor} removed “{target}”"))
+register_action("restore", _("restored"), _("{actor} restored “{target}”"))
+register_action("edit", _("edited"), _("{actor} edited “{target}”"))
+register_action("change_price", _("prices changed"), _("{actor} changed the prices of “{target}”"))
+register_action(
+    "ban",
+    _("banned"),
+    _("{actor} banned {user} from “{target}”"),
+    about_user="bannedUser",
+)
+register_action(
+    "unban",
+    _("ban lifted"),
+    _("{actor} lifted the ban of {user} on “{target}”"),
+    about_user="bannedUser",
+)
