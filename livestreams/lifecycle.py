@@ -4,7 +4,7 @@
 - the role a user has in a stream, and in which statuses each role may join the
   Agora channel or be in it;
 - which streams the periodic jobs expire and end, which one may be funded,
-  removed or rented;
+  removed or rented, when a reminder fires or is dropped;
 - what "paid" means.
 
 The services, the Agora webhook, the admin's filters, the staff commands and the
@@ -232,6 +232,26 @@ def overdue_filter(now: datetime) -> Q:
         Q(planned_end_date__lt=now - grace)
         | Q(planned_end_date__isnull=True, started_at__lt=now - longest)
     )
+
+
+# --- What the lists show (API-more §7) ------------------------------------------------------
+
+# Live now: featured streams, creators to catch, a room's list of viewers.
+LIVE = frozenset({S.ACTIVE})
+# A creator's past streams.
+PAST = frozenset({S.ENDED})
+# Upcoming streams: these whatever their dates, in this order, ...
+UPCOMING_ANY_DATE = (S.ACTIVE, S.PREPARING)
+# ... then these when planned inside the asked window.
+UPCOMING_IN_WINDOW = frozenset({S.SCHEDULED})
+
+
+# --- Reminders ----------------------------------------------------------------------------
+
+# A reminder is kept while its stream may still start or is live, and fires once
+# the stream is live; in any other status it is dropped unfired.
+REMINDER_KEPT = NOT_STARTED | {S.ACTIVE}
+REMINDER_FIRES = LIVE
 
 
 # --- Money ------------------------------------------------------------------------------

@@ -20,12 +20,16 @@ from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
     Contribution,
+    Gift,
+    GiftType,
     Guest,
     LiveStream,
     LiveStreamBan,
     LiveStreamType,
     Participant,
     ReplayAccess,
+    StreamReminder,
+    StreamReport,
 )
 from tests.api import assert_envelope
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
@@ -67,10 +71,26 @@ MATRIX = [
     ("replay-settings",   401, 200,  403,  403,     403,    401,   403,   403),
     ("replay-rentals",    401, 409,  409,  200,     200,    401,   200,   200),
     ("my-replay-rentals", 401, 200,  200,  200,     200,    401,   200,   200),
-    ("ban-create",        401, 201,  403,  403,     403,    401,   201,   403),
+    ("ban-create",        401, 200,  403,  403,     403,    401,   200,   403),
     ("ban-list",          401, 200,  403,  403,     403,    401,   200,   403),
     ("ban-lift",          401, 200,  403,  403,     403,    401,   200,   403),
     ("transactions",      401, 200,  200,  200,     200,    401,   200,   200),
+    ("featured",          200, 200,  200,  200,     200,    401,   200,   200),
+    ("catch-streamers",   200, 200,  200,  200,     200,    401,   200,   200),
+    ("most-watched",      200, 200,  200,  200,     200,    401,   200,   200),
+    ("guest-streams",     401, 200,  200,  200,     200,    401,   200,   200),
+    ("my-past-streams",   401, 200,  200,  200,     200,    401,   200,   200),
+    ("user-past-streams", 200, 200,  200,  200,     200,    401,   200,   200),
+    ("upcoming",          200, 200,  200,  200,     200,    401,   200,   200),
+    ("upcoming-v2",       200, 200,  200,  200,     200,    401,   200,   200),
+    ("reminder",          401, 200,  200,  200,     403,    401,   200,   200),
+    ("viewers",           401, 200,  200,  200,     403,    401,   200,   200),
+    ("gift-statistics",   401, 200,  200,  200,     403,    401,   200,   200),
+    ("participant-stats", 401, 200,  200,  403,     403,    401,   200,   403),
+    ("ban-check",         401, 200,  403,  403,     200,    401,   200,   403),
+    ("report",            401, 403,  201,  201,     201,    401,   201,   201),
+    ("gift-types",        401, 200,  200,  200,     200,    401,   200,   200),
+    ("gift-create",       401, 403,  403,  201,     403,    401,   403,   403),
 ]  # fmt: skip
 # Values worth a word:
 # - join: the creator and guests join with join-as-creator / join-as-guest; a
@@ -85,6 +105,14 @@ MATRIX = [
 # - replay-rentals: the creator and the guest watch free (409); the spec does not
 #   extend a BLOCK to the replay, so a blocked user may rent it.
 # - ban-lift: the ban lifted is the blocked user's own; they may not lift it.
+# - featured, catch-streamers, most-watched, user-past-streams, upcoming: public,
+#   but a token that is sent must be valid (the deactivated user's is not).
+# - reminder, viewers, gift-statistics: any signed-in user but a BLOCK-banned one.
+# - participant-stats: the creator, the guests and the moderators only.
+# - ban-check: of the blocked user's ban; they may check themselves.
+# - report: anyone but the creator; a ban does not stop a report.
+# - gift-create: audience members only (not the creator, a guest, or someone who
+#   never joined, such as the moderator and the stranger); not a BLOCK-banned one.
 CASES = [
     (endpoint, role, status)
     for endpoint, *statuses in MATRIX
@@ -209,11 +237,64 @@ ENDPOINTS = {
     ),
     "ban-lift": ("active", lambda w: ("delete", f"/api/v1/live-stream-ban/{w.ban.pk}", None)),
     "transactions": ("active", lambda w: ("get", "/api/v1/users/me/transactions", None)),
+    "featured": ("active", lambda w: ("get", f"{API}/featured", None)),
+    "catch-streamers": ("active", lambda w: ("get", f"{API}/catch-streamers", None)),
+    "most-watched": ("active", lambda w: ("get", f"{API}/most-watched-creators", None)),
+    "guest-streams": ("active", lambda w: ("get", f"{API}/guest-streams", None)),
+    "my-past-streams": ("ended", lambda w: ("get", f"{API}/my-past-streams", None)),
+    "user-past-streams": (
+        "ended",
+        lambda w: ("get", f"{API}/user/{w.stream.creator_id}/past-streams", None),
+    ),
+    "upcoming": (
+        "scheduled",
+        lambda w: ("get", f"{API}/user/{w.stream.creator_id}/upcoming-live-streams", None),
+    ),
+    "upcoming-v2": (
+        "scheduled",
+        lambda w: (
+            "get",
+            f"/api/v2/live-stream/user/{w.stream.creator_id}/upcoming-live-streams",
+            None,
+        ),
+    ),
+    "reminder": ("scheduled", lambda w: ("post", f"{API}/{w.stream.pk}/reminder", {"minute": 5})),
+    "viewers": ("active", lambda w: ("get", f"{API}/{w.stream.pk}/viewers", None)),
+    "gift-statistics": ("active", lambda w: ("get", f"{API}/{w.stream.pk}/gift-statistics", None)),
+    "participant-stats": (
+        "active",
+        lambda w: ("get", f"/api/v1/participant/stream/{w.stream.pk}/statistics", None),
+    ),
+    "ban-check": (
+        "active",
+        lambda w: (
+            "get",
+            f"/api/v1/live-stream-ban/check/{w.ban.user_id}?liveStreamId={w.stream.pk}",
+            None,
+        ),
+    ),
+    "report": (
+        "active",
+        lambda w: ("post", f"/api/v1/live-stream-reports/{w.stream.pk}", {"type": "spam"}),
+    ),
+    "gift-types": ("active", lambda w: ("get", "/api/v1/gifts/gift-types", None)),
+    "gift-create": (
+        "active",
+        lambda w: (
+            "post",
+            "/api/v1/gifts/create",
+            {"giftTypeId": a_gift_type().pk, "liveStreamId": w.stream.pk},
+        ),
+    ),
 }
 
 
+def a_gift_type() -> GiftType:
+    return GiftType.objects.create(credit_amount=Decimal("3.00"), svg="gifts/test.svg")
+
+
 # The endpoints that spend the caller's credits.
-PAYING = {"fund", "replay-rentals"}
+PAYING = {"fund", "replay-rentals", "gift-create"}
 
 
 def state() -> dict:
@@ -228,6 +309,9 @@ def state() -> dict:
         "ledger": list(CreditTransaction.objects.order_by("pk").values()),
         "balances": dict(User.objects.values_list("pk", "credit_balance")),
         "audit": list(AuditEntry.objects.order_by("pk").values()),
+        "gifts": list(Gift.objects.order_by("pk").values()),
+        "reminders": list(StreamReminder.objects.order_by("pk").values()),
+        "reports": list(StreamReport.objects.order_by("pk").values()),
     }
 
 

@@ -17,12 +17,16 @@ from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
     Contribution,
+    Gift,
+    GiftType,
     Guest,
     LiveStream,
     LiveStreamBan,
     LiveStreamType,
     Participant,
     ReplayAccess,
+    StreamReminder,
+    StreamReport,
 )
 from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
 
@@ -40,6 +44,10 @@ WATCHED_MODELS = (
     LiveStreamBan,
     User,
     AuditEntry,
+    GiftType,
+    Gift,
+    StreamReminder,
+    StreamReport,
 )
 
 
@@ -61,6 +69,7 @@ class World:
     other_duo: LiveStream  # scheduled duo stream; the caller is its invited guest
     duo_live: LiveStream  # the victim's active duo stream; the caller is its invited guest
     other_ban: LiveStreamBan
+    gift_type: GiftType  # active, 2 credits
 
     @property
     def streams(self) -> list[LiveStream]:
@@ -161,7 +170,9 @@ def build_world() -> World:
         action_type=BanAction.CHAT_ONLY,
         created_by=other,
     )
+    gift_type = GiftType.objects.create(credit_amount=Decimal("2"), svg="gifts/world.svg")
     return World(
+        gift_type=gift_type,
         me=me,
         other=other,
         victim=victim,
