@@ -52,8 +52,9 @@ class LoggingNotifier:
 
 
 @lru_cache(maxsize=8)
-def _notifier_class(path: str) -> type:
-    return import_string(path)
+def _notifier_class(path: str) -> type[ReminderNotifier]:
+    notifier_class: type[ReminderNotifier] = import_string(path)
+    return notifier_class
 
 
 def reminder_notifier() -> ReminderNotifier:

@@ -15,8 +15,8 @@ class BanAction(models.TextChoices):
     CHAT_ONLY = "CHAT_ONLY", _("chat only: may watch, may not chat")
 
 
-class LiveStreamBanQuerySet(models.QuerySet):
-    def in_force(self):
+class LiveStreamBanQuerySet(models.QuerySet["LiveStreamBan"]):
+    def in_force(self) -> "LiveStreamBanQuerySet":
         return self.filter(lifted_at__isnull=True)
 
 

@@ -6,18 +6,23 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
+from accounts.models import User
 from allmine.core.ids import is_object_id
 from livestreams.models import LiveStream, LiveStreamBan
 
 
-def bans_with_people() -> QuerySet:
+def bans_with_people() -> QuerySet[LiveStreamBan]:
     """Bans with what the Ban object shows: the banned user and their photo."""
     return LiveStreamBan.objects.select_related("user__profile_photo")
 
 
+def _in_force_with_people() -> QuerySet[LiveStreamBan]:
+    return LiveStreamBan.objects.in_force().select_related("user__profile_photo")
+
+
 def ban_in_force(*, user_id: str, stream: LiveStream) -> LiveStreamBan | None:
     """The user's ban in force in the stream (BLOCK or CHAT_ONLY), or None."""
-    return bans_with_people().in_force().filter(live_stream=stream, user_id=user_id).first()
+    return _in_force_with_people().filter(live_stream=stream, user_id=user_id).first()
 
 
 @dataclass(frozen=True)
@@ -29,11 +34,11 @@ class BanFilters:
 
 
 def bans_listed(
-    *, stream: LiveStream | None, owner=None, filters: BanFilters = BanFilters()
-) -> QuerySet:
+    *, stream: LiveStream | None, owner: User | None = None, filters: BanFilters = BanFilters()
+) -> QuerySet[LiveStreamBan]:
     """Bans in force, newest first: of `stream`, or else of the visible streams
     `owner` created (every visible stream when `owner` is None: a moderator)."""
-    bans = bans_with_people().in_force()
+    bans = _in_force_with_people()
     if stream is not None:
         bans = bans.filter(live_stream=stream)
     else:

@@ -5,14 +5,25 @@ loads for the whole list at once), whatever the number of streams."""
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
+from accounts.models import User
 from livestreams.lifecycle import LIVE, PAST, UPCOMING_ANY_DATE, UPCOMING_IN_WINDOW
 from livestreams.models import Guest, LiveStream, Participant, ReminderState, StreamReminder
 from livestreams.selectors.streams import streams_with_creator, with_viewer_counts
 
-User = get_user_model()
 FEATURED_SIZE = 10
 # The lists of §7.4-§7.5 answer at most this many streams.
 LIST_CEILING = 100
@@ -37,7 +48,7 @@ _SORT_FIELDS = {
 }
 
 
-def _live():
+def _live() -> QuerySet[LiveStream]:
     return streams_with_creator().visible().filter(status__in=LIVE)
 
 
@@ -57,7 +68,7 @@ def streams_catching(limit: int) -> list[LiveStream]:
     return list(_live().order_by(F("started_at").desc(nulls_last=True), "pk")[:limit])
 
 
-def creators_most_watched(*, limit: int, now: datetime) -> list:
+def creators_most_watched(*, limit: int, now: datetime) -> list[User]:
     """Creators by the distinct audience members of their streams whose last join
     was in the last 30 days (§7.3). The creator and the stream's invited guests do
     not count; removed streams and deactivated creators are left out, and so are
@@ -88,7 +99,7 @@ def creators_most_watched(*, limit: int, now: datetime) -> list:
 
 
 def streams_as_guest(
-    user, *, status: str | None = None, sort_by: str = "createdAt", sort_order: str = "desc"
+    user: User, *, status: str | None = None, sort_by: str = "createdAt", sort_order: str = "desc"
 ) -> list[LiveStream]:
     """Streams listing `user` among their invited guests (§7.4): at most 100,
     nulls last, ties by id."""
@@ -140,7 +151,7 @@ def streams_upcoming(
     )
 
 
-def mark_reminders(streams: list[LiveStream], viewer) -> list[LiveStream]:
+def mark_reminders(streams: list[LiveStream], viewer: User | None) -> list[LiveStream]:
     """Set `viewer_reminder_active` on each stream: whether `viewer` holds an armed
     reminder of it (None for an anonymous caller). One query."""
     armed: set[str] = set()

@@ -2,9 +2,11 @@
 the audience's figures for the creator (§11.1). Each costs a fixed number of
 queries whatever the size of the audience or the number of gifts."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models import Value as V
@@ -20,7 +22,7 @@ class ViewersPage:
     audience_total: int  # distinct audience members who ever joined
 
 
-def viewers_page(stream: LiveStream, *, search: str, params) -> ViewersPage:
+def viewers_page(stream: LiveStream, *, search: str, params: Mapping[str, Any]) -> ViewersPage:
     """Audience members watching now, the latest join first, then the user's id;
     an empty page when the stream is not live. `search` matches name, surname or
     username, in any case. Three queries (count, page, total)."""

@@ -3,6 +3,7 @@
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from accounts.models import User
 from allmine.core.errors import NotFound
 from livestreams.lifecycle import FUNDABLE_STATUSES
 from livestreams.models import (
@@ -36,7 +37,7 @@ def streams_for_user(user):
     )
 
 
-def streams_for_caller(user):
+def streams_for_caller(user: User) -> QuerySet[LiveStream]:
     """`streams_for_user`, plus `viewer_ban_action`: the action type of the user's
     ban in force in the stream, or None (what `policy.Caller` needs)."""
     ban = LiveStreamBan.objects.in_force().filter(live_stream=OuterRef("pk"), user=user)
@@ -93,7 +94,7 @@ def viewer_count(stream: LiveStream) -> int:
     return Participant.objects.filter(live_stream=stream, is_present=True).count()
 
 
-def with_viewer_counts(streams: QuerySet) -> QuerySet:
+def with_viewer_counts(streams: QuerySet[LiveStream]) -> QuerySet[LiveStream]:
     """`streams` annotated with `viewers_now`, the count `viewer_count` gives, in
     the same query (a correlated count; a kept counter can replace it here)."""
     present = (

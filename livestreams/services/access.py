@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from accounts.models import User
 from allmine.core.errors import InsufficientPermissions, NotFound, ValidationFailed
 from livestreams.lifecycle import Actor
 from livestreams.models import LiveStream
@@ -48,7 +49,7 @@ def stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
     return stream
 
 
-def stream_for_caller(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
+def stream_for_caller(user: User, live_stream_id: str, *, lock: bool = False) -> LiveStream:
     """`stream_for`, with the user's ban in force too (`policy.Caller` needs it)."""
     streams = streams_for_caller(user).visible()
     if lock:
@@ -59,7 +60,7 @@ def stream_for_caller(user, live_stream_id: str, *, lock: bool = False) -> LiveS
     return stream
 
 
-def caller_in(stream: LiveStream, user) -> Caller:
+def caller_in(stream: LiveStream, user: User) -> Caller:
     """Who `user` is in `stream` (loaded through `stream_for_caller`), for the
     policy of `livestreams.policy`."""
     return Caller(
@@ -72,7 +73,7 @@ def caller_in(stream: LiveStream, user) -> Caller:
 
 
 def stream_where_may(
-    user, live_stream_id: str, action: StreamAction, *, lock: bool = False
+    user: User, live_stream_id: str, action: StreamAction, *, lock: bool = False
 ) -> LiveStream:
     """The stream (404 if none) if `user` may do `action` in it now, by the policy
     of `livestreams.policy` (403 for a ban or a role, 409 for its status)."""

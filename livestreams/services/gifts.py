@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import TransactionKind
+from accounts.models import TransactionKind, User
 from accounts.services.credits import lock_users
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
@@ -21,7 +21,7 @@ from livestreams.services.access import caller_in, stream_for_caller, validate_p
 from livestreams.services.money import charge_with_revenue, revenue_recipients
 
 
-def gift_send(*, user, live_stream_id: str, gift_type_id: str) -> Gift:
+def gift_send(*, user: User, live_stream_id: str, gift_type_id: str) -> Gift:
     """One gift: a `gift_spend` debit of the type's price from the sender, the
     `gift_revenue` shares credited at once, and the gift recorded, in one
     transaction. 404 for an unknown stream or type; 403 for a ban (BLOCK) or a
@@ -56,15 +56,15 @@ def gift_send(*, user, live_stream_id: str, gift_type_id: str) -> Gift:
         )
 
 
-def _may_manage_gift_types(actor) -> bool:
-    return actor.is_active and (
+def _may_manage_gift_types(actor: User) -> bool:
+    return bool(actor.is_active) and (
         actor.has_perm("livestreams.add_gifttype") or actor.has_perm("livestreams.change_gifttype")
     )
 
 
 def gift_type_save(
     *,
-    actor,
+    actor: User,
     credit_amount: Decimal,
     is_active: bool = True,
     svg: bytes | None = None,
@@ -83,13 +83,15 @@ def gift_type_save(
     elif gift_type_id is None:
         raise ValidationFailed.field("svg", "An SVG image is required.")
     with StoredFiles() as files, transaction.atomic():
+        old: dict[str, object]
         if gift_type_id is None:
             gift_type = GiftType(id=new_object_id())
             old = {"creditAmount": None, "isActive": None, "svg": None}
         else:
-            gift_type = GiftType.objects.select_for_update().filter(pk=gift_type_id).first()
-            if gift_type is None:
+            found = GiftType.objects.select_for_update().filter(pk=gift_type_id).first()
+            if found is None:
                 raise NotFound("No gift type has this id.")
+            gift_type = found
             old = {
                 "creditAmount": gift_type.credit_amount,
                 "isActive": gift_type.is_active,

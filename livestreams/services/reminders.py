@@ -5,6 +5,7 @@ removed. `reminders_run_due` is what the staff command (and later a periodic tas
 runs: it can run twice at once or be interrupted without a reminder firing twice."""
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from livestreams.lifecycle import REMINDER_FIRES, REMINDER_KEPT
 from livestreams.models import ReminderMode, ReminderState, StreamReminder
 from livestreams.notifiers import ReminderNotice, ReminderNotifier, reminder_notifier
@@ -24,7 +26,7 @@ ARMED, FIRED, DROPPED = ReminderState.ARMED, ReminderState.FIRED, ReminderState.
 MAX_MINUTE = 1440
 
 
-def reminder_set(*, user, live_stream_id: str, minute: int | None) -> StreamReminder:
+def reminder_set(*, user: User, live_stream_id: str, minute: int | None) -> StreamReminder:
     """Arm (or re-arm) the caller's reminder of a stream that has not started.
     `minute` 0 or None: when it really goes live (ON_START); above 0 with the
     planned start minus `minute` still ahead: at that time (BEFORE_START);
@@ -35,10 +37,10 @@ def reminder_set(*, user, live_stream_id: str, minute: int | None) -> StreamRemi
         # Locked: a cancellation or expiry (which drops the reminders) waits for it.
         stream = stream_where_may(user, live_stream_id, StreamAction.SET_REMINDER, lock=True)
         planned = stream.planned_start_date
+        scheduled_for: datetime | None = planned
+        mode = ReminderMode.ON_START
         if minute > 0 and planned is not None and planned - timedelta(minutes=minute) > now:
             mode, scheduled_for = ReminderMode.BEFORE_START, planned - timedelta(minutes=minute)
-        else:
-            mode, scheduled_for = ReminderMode.ON_START, planned
         reminder, _created = StreamReminder.objects.update_or_create(
             live_stream=stream,
             user=user,
@@ -139,7 +141,10 @@ class ReminderRun:
 
 
 def reminders_run_due(
-    *, now: datetime | None = None, notifier: ReminderNotifier | None = None, progress=iter
+    *,
+    now: datetime | None = None,
+    notifier: ReminderNotifier | None = None,
+    progress: Callable[[list[str]], Iterable[str]] = iter,
 ) -> ReminderRun:
     """Drop the reminders whose stream went by, then fire every due one, each in
     its own transaction. `progress` wraps the list of due ids (a progress bar)."""

@@ -3,10 +3,12 @@ each report with a note, or act on the stream from it (end, remove, ban). Every
 moderator's step is audited."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from livestreams.models import ReportStatus, ReportType, StreamReport
@@ -31,7 +33,7 @@ class ClientDetails:
 
 def report_create(
     *,
-    user,
+    user: User,
     live_stream_id: str,
     type: str,
     description: str | None = None,
@@ -70,12 +72,12 @@ def report_create(
             ) from None
 
 
-def _ensure_moderator(actor) -> None:
+def _ensure_moderator(actor: User) -> None:
     if not is_moderator(actor):
         raise InsufficientPermissions("Only a moderator can handle reports.")
 
 
-def _close(report: StreamReport, *, actor, status: str, note: str, now) -> None:
+def _close(report: StreamReport, *, actor: User, status: str, note: str, now: datetime) -> None:
     old = report.status
     report.status = status
     report.note = note
@@ -105,7 +107,7 @@ def _open_report(report_id: str) -> StreamReport:
     return report
 
 
-def report_close(*, actor, report_id: str, status: str, note: str) -> StreamReport:
+def report_close(*, actor: User, report_id: str, status: str, note: str) -> StreamReport:
     """A moderator resolves or dismisses an open report, with a note (audited)."""
     _ensure_moderator(actor)
     if status not in CLOSED:
@@ -121,7 +123,7 @@ def report_close(*, actor, report_id: str, status: str, note: str) -> StreamRepo
 STREAM_ACTIONS = {"end": livestream_end, "remove": livestream_remove}
 
 
-def report_act_on_stream(*, actor, report_id: str, action: str, reason: str) -> int:
+def report_act_on_stream(*, actor: User, report_id: str, action: str, reason: str) -> int:
     """A moderator ends or removes the reported stream (the stream's own services
     and audit), which resolves every open report of that stream with `reason` as
     the note. Returns how many reports were resolved."""
@@ -146,7 +148,7 @@ def report_act_on_stream(*, actor, report_id: str, action: str, reason: str) -> 
 
 
 def report_ban_user(
-    *, actor, report_id: str, target_user_id: str, action_type: str, reason: str
+    *, actor: User, report_id: str, target_user_id: str, action_type: str, reason: str
 ) -> StreamReport:
     """A moderator bans a user from the reported stream (`ban_create`, audited),
     which resolves the report with `reason` as the note."""
