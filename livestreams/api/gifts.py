@@ -9,7 +9,7 @@ from livestreams.api.common import valid
 from livestreams.api.inputs import GiftCreateInputSerializer
 from livestreams.api.room_serializers import GiftCreatedSerializer, GiftTypeSerializer
 from livestreams.api.throttles import GiftThrottle
-from livestreams.models import GiftType
+from livestreams.selectors.room import gift_types_offered
 from livestreams.services.gifts import gift_send
 
 
@@ -21,8 +21,7 @@ class GiftTypesView(APIView):
         responses={200: GiftTypeSerializer(many=True)},
     )
     def get(self, request):
-        types = GiftType.objects.filter(is_active=True).order_by("credit_amount", "created_at")
-        return Response(GiftTypeSerializer(types, many=True).data)
+        return Response(GiftTypeSerializer(gift_types_offered(), many=True).data)
 
 
 class GiftCreateView(APIView):

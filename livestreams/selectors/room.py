@@ -44,6 +44,11 @@ def viewers_page(stream: LiveStream, *, search: str, params: Mapping[str, Any]) 
     return ViewersPage(page=page, audience_total=total)
 
 
+def gift_types_offered() -> list[GiftType]:
+    """The active gift types, the cheapest first, then the oldest (§12.1)."""
+    return list(GiftType.objects.filter(is_active=True).order_by("credit_amount", "created_at"))
+
+
 @dataclass(frozen=True)
 class GiftTypeCount:
     gift_type: GiftType
