@@ -489,3 +489,24 @@ def test_upcoming_costs_the_same_whatever_the_streams(
     with django_assert_num_queries(7):
         response = client.get(upcoming_url(creator.pk, version))
     assert len(assert_envelope(response, 200)) == 3 + extra
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [2, 9])
+def test_catch_streamers_and_guest_streams_cost_the_same_whatever_their_number(
+    client_for, django_assert_num_queries, count
+):
+    me = UserFactory()
+    for index in range(count):
+        stream = live(minutes_ago=index + 1, live_stream_type=LiveStreamType.DUOSELF)
+        GuestFactory(live_stream=stream, user=me)
+    # The streams, guests, mini crowdfundings (anonymous: no participations).
+    with django_assert_num_queries(3):
+        response = APIClient().get(CATCH, {"limit": 100})
+    assert len(assert_envelope(response, 200)) == count
+    client = client_for(me)
+    # Authentication, the streams, guests, mini crowdfundings (a guest: no
+    # participation or rental to look up).
+    with django_assert_num_queries(4):
+        response = client.get(GUEST_STREAMS)
+    assert len(assert_envelope(response, 200)) == count

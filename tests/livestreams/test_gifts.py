@@ -403,3 +403,14 @@ def test_a_moderator_sees_the_gift_types_but_does_not_edit_them(client):
     assert GiftType.objects.get().credit_amount == Decimal("10")
     assert client.get(f"{ADMIN_TYPES}add/").status_code == 403
     assert Participant.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("types", [1, 12])
+def test_the_gift_types_cost_one_query(client_for, django_assert_num_queries, types):
+    for n in range(types):
+        gift_type(str(n + 1))
+    client = client_for(UserFactory())
+    with django_assert_num_queries(2):  # authentication, the types
+        response = client.get(TYPES_URL)
+    assert len(assert_envelope(response, 200)) == types
