@@ -143,6 +143,49 @@ class TransactionKind(models.TextChoices):
     REPLAY_RENTAL = "replay_rental", _("replay rental")
     REPLAY_REVENUE = "replay_revenue", _("replay revenue")
     ADMIN_ADJUSTMENT = "admin_adjustment", _("admin adjustment")
+    GIFT_SPEND = "gift_spend", _("gift")
+    GIFT_REVENUE = "gift_revenue", _("gift revenue")
+    SUPERLIKE_SPEND = "superlike_spend", _("superlike")
+    SUPERLIKE_REVENUE = "superlike_revenue", _("superlike revenue")
+    # Types of the reference guide the product does not produce yet: valid filters
+    # that match nothing until it does.
+    CREDIT_PURCHASE = "credit_purchase", _("credit purchase")
+    CREDIT_TRANSFER_RECEIVED = "credit_transfer_received", _("credit transfer received")
+    BALANCE_LOCK_REFUND = "balance_lock_refund", _("balance lock refund")
+    CREDIT_TRANSFER_SENT = "credit_transfer_sent", _("credit transfer sent")
+    MINI_CROWD_FUNDING_SUPPORT = "mini_crowd_funding_support", _("mini crowdfunding support")
+    BALANCE_LOCK_HOLD = "balance_lock_hold", _("balance lock hold")
+
+
+class TransactionDirection(models.TextChoices):
+    """A credit raises the balance, a debit lowers it: the sign of `amount`."""
+
+    CREDIT = "credit", _("credit")
+    DEBIT = "debit", _("debit")
+
+
+K, D = TransactionKind, TransactionDirection
+# Each type's direction (API-more §13.2); None: by the sign of the amount.
+TRANSACTION_DIRECTIONS: dict[str, TransactionDirection | None] = {
+    K.STREAM_CHARGE: D.DEBIT,
+    K.STREAM_REVENUE: D.CREDIT,
+    K.STREAM_FUNDING_CONTRIBUTION: D.DEBIT,
+    K.STREAM_FUNDING_REFUND: D.CREDIT,
+    K.REPLAY_RENTAL: D.DEBIT,
+    K.REPLAY_REVENUE: D.CREDIT,
+    K.ADMIN_ADJUSTMENT: None,
+    K.GIFT_SPEND: D.DEBIT,
+    K.GIFT_REVENUE: D.CREDIT,
+    K.SUPERLIKE_SPEND: D.DEBIT,
+    K.SUPERLIKE_REVENUE: D.CREDIT,
+    K.CREDIT_PURCHASE: D.CREDIT,
+    K.CREDIT_TRANSFER_RECEIVED: D.CREDIT,
+    K.BALANCE_LOCK_REFUND: D.CREDIT,
+    K.CREDIT_TRANSFER_SENT: D.DEBIT,
+    K.MINI_CROWD_FUNDING_SUPPORT: D.DEBIT,
+    K.BALANCE_LOCK_HOLD: D.DEBIT,
+}
+del K, D
 
 
 class TransactionStatus(models.TextChoices):

@@ -196,19 +196,23 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Request rates: per user on joins, renewals and creates, per client address on
-# sign-in and sign-up. DRF's notation: "<count>/<second|minute|hour|day>".
+# Request rates: per user on joins, renewals, creates, gifts and reports, per
+# client address on sign-in and sign-up. DRF's notation: "<count>/<second|minute|hour|day>".
 API_THROTTLE_RATES = {
     "join": env.str("THROTTLE_JOIN", default="60/minute"),
     "renew": env.str("THROTTLE_RENEW", default="30/minute"),
     "create": env.str("THROTTLE_CREATE", default="10/minute"),
     "login": env.str("THROTTLE_LOGIN", default="10/minute"),
     "register": env.str("THROTTLE_REGISTER", default="5/minute"),
+    "gifts": env.str("THROTTLE_GIFTS", default="30/minute"),
+    "reports": env.str("THROTTLE_REPORTS", default="10/hour"),
 }
 
 # --- CORS (the web app) -----------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
+# The lists answered as arrays carry their paging in these headers (API-more §14).
+CORS_EXPOSE_HEADERS = ["X-Total-Count", "Link"]
 
 # --- Security -----------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -320,6 +324,11 @@ LIVESTREAM_START_GRACE_MINUTES = env.int("LIVESTREAM_START_GRACE_MINUTES", defau
 LIVESTREAM_OVERDUE_GRACE_MINUTES = env.int("LIVESTREAM_OVERDUE_GRACE_MINUTES", default=60)
 LIVESTREAM_MAX_DURATION_HOURS = env.int("LIVESTREAM_MAX_DURATION_HOURS", default=12)
 REPLAY_RENTAL_HOURS = 24
+# Who delivers stream reminders (a dotted path to a class with send_reminder());
+# the default only logs them until a push provider is configured.
+REMINDER_NOTIFIER = env.str("REMINDER_NOTIFIER", default="livestreams.notifiers.LoggingNotifier")
+# Gift images: the largest SVG staff may upload (bytes).
+GIFT_SVG_MAX_BYTES = env.int("GIFT_SVG_MAX_BYTES", default=200 * 1024)
 # Revenue shares of stream charges and replay rentals; the platform keeps the rest.
 REVENUE_SHARE_SOLO_CREATOR = Decimal(env.str("REVENUE_SHARE_SOLO_CREATOR", default="0.80"))
 REVENUE_SHARE_DUO_CREATOR = Decimal(env.str("REVENUE_SHARE_DUO_CREATOR", default="0.40"))
@@ -361,7 +370,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
-    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "POSTPROCESSING_HOOKS": ["allmine.apidocs.schema.postprocess_schema"],
 }
 

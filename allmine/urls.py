@@ -5,6 +5,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from allmine.core.views import HealthView, UnknownApiUrlView
+from livestreams.api.urls import urlpatterns_v2 as livestreams_v2
 
 api_v1 = [
     path("health", HealthView.as_view()),
@@ -12,9 +13,14 @@ api_v1 = [
     path("", include("livestreams.api.urls")),
 ]
 
+api_v2 = [
+    path("", include(livestreams_v2)),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("api/v2/", include(api_v2)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/", UnknownApiUrlView.as_view()),

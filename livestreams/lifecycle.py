@@ -4,7 +4,7 @@
 - the role a user has in a stream, and in which statuses each role may join the
   Agora channel or be in it;
 - which streams the periodic jobs expire and end, which one may be funded,
-  removed or rented;
+  removed or rented, when a reminder fires or is dropped;
 - what "paid" means.
 
 The services, the Agora webhook, the admin's filters, the staff commands and the
@@ -276,6 +276,25 @@ def starting_soon_filter(now: datetime, within: timedelta) -> Q:
 def fundable_filter() -> Q:
     """The streams `is_fundable` accepts, for querysets."""
     return Q(status__in=FUNDABLE_STATUSES, funding_goal__gt=0)
+
+
+# --- What the lists show (API-more §7) ------------------------------------------------------
+
+# (LIVE, above: featured streams, creators to catch, a room's list of viewers.)
+# A creator's past streams.
+PAST = frozenset({S.ENDED})
+# Upcoming streams: these whatever their dates, in this order, ...
+UPCOMING_ANY_DATE = (S.ACTIVE, S.PREPARING)
+# ... then these when planned inside the asked window.
+UPCOMING_IN_WINDOW = frozenset({S.SCHEDULED})
+
+
+# --- Reminders ----------------------------------------------------------------------------
+
+# A reminder is kept while its stream may still start or is live, and fires once
+# the stream is live; in any other status it is dropped unfired.
+REMINDER_KEPT = NOT_STARTED | {S.ACTIVE}
+REMINDER_FIRES = LIVE
 
 
 # --- Money ------------------------------------------------------------------------------

@@ -98,6 +98,9 @@ def browser_for(user: User) -> Client:
 
 # --- Migration data ------------------------------------------------------------------
 
+REPORTS_MIGRATION = importlib.import_module(
+    "livestreams.migrations.0008_moderators_see_reports_and_gifts"
+)
 MODERATORS_MIGRATION = importlib.import_module("livestreams.migrations.0003_moderators_group")
 
 
@@ -113,6 +116,11 @@ def run_moderators_migration(forwards: bool = True) -> None:
         else MODERATORS_MIGRATION.remove_moderators
     )
     run(state.apps, None)
+    if forwards:  # the later grants to the group (reports, gifts)
+        state = MigrationExecutor(connection).loader.project_state(
+            ("livestreams", "0008_moderators_see_reports_and_gifts"), at_end=True
+        )
+        REPORTS_MIGRATION.grant(state.apps, None)
 
 
 # --- Pages' forms ---------------------------------------------------------------------

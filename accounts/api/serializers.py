@@ -6,8 +6,14 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import AvailabilityStatus, TransactionKind, TransactionStatus
+from accounts.models import (
+    AvailabilityStatus,
+    TransactionDirection,
+    TransactionKind,
+    TransactionStatus,
+)
 from allmine.core.fields import (
+    DayOrTimestampField,
     IdField,
     MoneyField,
     TimestampField,
@@ -109,11 +115,75 @@ class ProfilePhotoInputSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, max_length=255)
 
 
+class CsvChoicesField(serializers.ListField):
+    """A list given as repeated parameters, comma-separated values, or both
+    (`?types=a,b&types=c`); each value one of `choices`."""
+
+    default_error_messages = {"unknown": "{value} is not one of: {choices}."}
+
+    def __init__(self, *, choices, **kwargs):
+        self.choices = list(choices)
+        kwargs.setdefault("child", serializers.ChoiceField(choices=self.choices))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 50)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        values = [data] if isinstance(data, str) else data
+        if isinstance(values, list):
+            values = [part.strip() for v in values if isinstance(v, str) for part in v.split(",")]
+            values = [v for v in values if v]
+            for value in values:
+                if value not in self.choices:
+                    self.fail("unknown", value=repr(value)[:60], choices=", ".join(self.choices))
+        return super().to_internal_value(values)
+
+
+class TransactionQuerySerializer(serializers.Serializer):
+    """The filters of GET /users/me/transactions (API-more §13.1); `page` and
+    `limit` are read by `paginate`."""
+
+    types = CsvChoicesField(
+        choices=TransactionKind.values, help_text="Comma-separated or repeated."
+    )
+    statuses = CsvChoicesField(
+        choices=TransactionStatus.values,
+        help_text="The statuses shown (a contribution shows completed, its refund refunded).",
+    )
+    direction = serializers.ChoiceField(choices=TransactionDirection.values, required=False)
+    dateFrom = DayOrTimestampField(
+        source="date_from",
+        required=False,
+        help_text="From this time (inclusive); a bare date: the start of that UTC day.",
+    )
+    dateTo = DayOrTimestampField(
+        source="date_to",
+        required=False,
+        end_of_day=True,
+        help_text="Up to this time (inclusive); a bare date: the end of that UTC day.",
+    )
+    sort = serializers.ChoiceField(
+        choices=["asc", "desc"], required=False, default="desc", help_text="On occurredAt."
+    )
+
+    def validate(self, attrs):
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start is not None and end is not None and start > end:
+            raise serializers.ValidationError({"dateFrom": "Must not be after dateTo."})
+        return attrs
+
+
+# Renders a CreditTransaction annotated with `shown_status` (`selectors.transactions_filtered`).
 class CreditTransactionSerializer(serializers.Serializer):
     id = IdField()
-    kind = serializers.ChoiceField(choices=TransactionKind.values)
-    status = serializers.ChoiceField(choices=TransactionStatus.values)
-    amount = MoneyField()
+    type = serializers.ChoiceField(source="kind", choices=TransactionKind.values)
+    kind = serializers.ChoiceField(
+        choices=TransactionKind.values, help_text="The same as `type` (kept for a while)."
+    )
+    direction = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(source="shown_status", choices=TransactionStatus.values)
+    amount = serializers.SerializerMethodField()
+    occurredAt = TimestampField(source="created_at", help_text="When the entry was made.")
     balanceAfter = MoneyField(source="balance_after", allow_null=True)
     liveStreamId = IdField(source="live_stream_id", allow_null=True)
     relatedTransactionId = IdField(source="related_id", allow_null=True)
@@ -121,6 +191,25 @@ class CreditTransactionSerializer(serializers.Serializer):
     createdAt = TimestampField(source="created_at")
     availableAt = TimestampField(source="available_at", allow_null=True)
     completedAt = TimestampField(source="completed_at", allow_null=True)
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=TransactionDirection.values, help_text="A credit raises the balance."
+        )
+    )
+    def get_direction(self, entry) -> str:
+        return TransactionDirection.CREDIT if entry.amount > 0 else TransactionDirection.DEBIT
+
+    @extend_schema_field(
+        {
+            "type": "number",
+            "minimum": 0,
+            "exclusiveMinimum": True,
+            "description": "The size; `direction` signs it.",
+        }
+    )
+    def get_amount(self, entry) -> float:
+        return money_to_json(abs(entry.amount))
 
 
 CreditTransactionPageSerializer = page_serializer(CreditTransactionSerializer)

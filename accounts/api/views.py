@@ -2,7 +2,7 @@
 and the profile photo. Each view parses, calls a service, and renders."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -18,8 +18,9 @@ from accounts.api.serializers import (
     ProfilePhotoSerializer,
     RefreshTokenInputSerializer,
     RegisterInputSerializer,
+    TransactionQuerySerializer,
 )
-from accounts.selectors import transactions_of, user_with_photo
+from accounts.selectors import transactions_filtered, user_with_photo
 from accounts.services import auth
 from accounts.services.photos import profile_photo_set
 from allmine.core.pagination import PageQuerySerializer, paginate
@@ -146,13 +147,35 @@ class ProfilePhotoView(APIView):
         return Response(ProfilePhotoSerializer(photo).data)
 
 
+TRANSACTIONS_PAGE_LIMIT = 20
+
+
+class TransactionPageQuerySerializer(PageQuerySerializer):
+    limit = serializers.IntegerField(
+        required=False,
+        default=TRANSACTIONS_PAGE_LIMIT,
+        help_text=f"Items per page, {TRANSACTIONS_PAGE_LIMIT} by default, at most 100.",
+    )
+
+
 class MyTransactionsView(APIView):
     @extend_schema(
         summary="My credit transactions",
-        description="The caller's credit ledger, newest first, one page at a time.",
-        parameters=[PageQuerySerializer],
+        description=(
+            "The caller's credit ledger, newest first by default, one page at a time, "
+            "filtered by type, status, direction and time. `amount` is positive; "
+            "`direction` says whether it raised (credit) or lowered (debit) the balance."
+        ),
+        parameters=[TransactionQuerySerializer, TransactionPageQuerySerializer],
         responses={200: CreditTransactionPageSerializer},
     )
     def get(self, request):
-        page = paginate(transactions_of(request.user), request.query_params)
-        return Response(CreditTransactionPageSerializer(page).data)
+        serializer = TransactionQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        entries = transactions_filtered(request.user, **serializer.validated_data)
+        limit = request.query_params.get("limit")
+        params = {
+            "page": request.query_params.get("page"),
+            "limit": TRANSACTIONS_PAGE_LIMIT if limit in (None, "") else limit,
+        }
+        return Response(CreditTransactionPageSerializer(paginate(entries, params)).data)

@@ -8,7 +8,9 @@ contract says of every endpoint is added here, once:
   errors, timestamp}` (§1);
 - each operation lists the error statuses it can answer with, in the envelope,
   with the fixed first `errors` entry of `allmine.core.errors` as the example;
-- the Bearer scheme (our `BearerAuthentication`), no requirement on open endpoints;
+- the Bearer scheme (our `BearerAuthentication`): required, optional (`{}` beside
+  it: views that allow anyone but check a token that is sent), or none at all on
+  endpoints that take no token;
 - ids as 24-hex strings, enums for the fixed vocabularies of §2;
 - every mutating operation carries the Production warning of the playground.
 """
@@ -25,7 +27,6 @@ from drf_spectacular.plumbing import (
 from drf_spectacular.utils import (
     OpenApiResponse,
 )
-from rest_framework import permissions
 
 from allmine.core.errors import ERROR_TEXTS
 from allmine.core.fields import OBJECT_ID_SCHEMA, TIMESTAMP_EXAMPLE
@@ -51,6 +52,9 @@ TAGS = {
     "users": "Users",
     "live-stream": "Live Streams",
     "live-stream-ban": "Live Stream Bans",
+    "live-stream-reports": "Live Stream Reports",
+    "participant": "Participants",
+    "gifts": "Gifts",
     "health": "Health",
     "agora": "Agora",
 }
@@ -132,15 +136,16 @@ class EnvelopeAutoSchema(AutoSchema):
         return [TAGS.get(first, first.replace("-", " ").title())]
 
     def get_auth(self):
-        if not self.view.get_authenticators() or self._is_open():
+        if not self.view.get_authenticators():
             return []  # no security requirement at all
+        # With AllowAny the token is optional (drf-spectacular adds `{}`): one that
+        # is sent must still be valid.
         return super().get_auth()
 
-    def _is_open(self) -> bool:
-        return any(isinstance(p, permissions.AllowAny) for p in self.view.get_permissions())
-
     def _requires_auth(self) -> bool:
-        return bool(self.view.get_authenticators()) and not self._is_open()
+        """Whether a token can be refused (401): required, or optional but checked
+        when sent."""
+        return bool(self.view.get_authenticators())
 
     # Requests
 

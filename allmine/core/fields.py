@@ -1,5 +1,6 @@
 """Serializer fields for the conventions of the API contract (§1)."""
 
+import re
 import unicodedata
 from decimal import Decimal
 
@@ -113,3 +114,29 @@ def no_control_characters(value: str) -> None:
     for char in value:
         if unicodedata.category(char) == "Cc" and char not in ALLOWED_CONTROL_CHARACTERS:
             raise ValidationError(_("Control characters are not allowed."))
+
+
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "example": TIMESTAMP_EXAMPLE,
+        "description": "A datetime with a zone, or a bare date (YYYY-MM-DD) meaning that whole "
+        "UTC day.",
+    }
+)
+class DayOrTimestampField(TimestampField):
+    """A `TimestampField` that also takes a bare date (`2026-01-15`): the start of
+    that UTC day, or with `end_of_day` its last microsecond (for inclusive ranges)."""
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and _BARE_DATE.fullmatch(value.strip()):
+            time = "23:59:59.999999" if self.end_of_day else "00:00:00"
+            value = f"{value.strip()}T{time}Z"
+        return super().to_internal_value(value)

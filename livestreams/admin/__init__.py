@@ -8,9 +8,20 @@ is audited.
 - `dashboard`: the live streams' panels of the front page;
 - `history`: how their audited actions read;
 - `funding`: the funding progress page and its CSV export;
-- `related`: read-only tables of participants, contributions, bans, rentals.
+- `related`: read-only tables of participants, contributions, bans, rentals;
+- `reports`: the moderators' queue of reports;
+- `gifts`: the gift types staff manage, the gifts sent, the reminders.
 """
 
-from livestreams.admin import actions, dashboard, funding, history, related, streams
+from livestreams.admin import (
+    actions,
+    dashboard,
+    funding,
+    gifts,
+    history,
+    related,
+    reports,
+    streams,
+)
 
-__all__ = ["actions", "dashboard", "funding", "history", "related", "streams"]
+__all__ = ["actions", "dashboard", "funding", "gifts", "history", "related", "reports", "streams"]

@@ -1,14 +1,22 @@
 """What every live-stream view shares: parsing a body or a query with an input
-serializer, checking an id in the path, and rendering a page of streams."""
+serializer, checking an id in the path, and rendering a page of streams (in the
+page shape, or as an array with its paging in headers)."""
 
+from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from allmine.core.errors import ValidationFailed
 from allmine.core.ids import is_object_id
-from allmine.core.pagination import paginate
-from livestreams.api.serializers import LiveStreamPageSerializer
+from allmine.core.pagination import MAX_LIMIT, paginate
+from livestreams.api.serializers import LiveStreamPageSerializer, LiveStreamSerializer
 from livestreams.selectors.viewing import prepare_for_viewer
+
+# The lists answered as arrays (API-more §14) and the viewers' page take 20 by default.
+ARRAY_PAGE_LIMIT = 20
 
 
 def valid(serializer_class, data) -> dict:
@@ -25,8 +33,71 @@ def path_id(value: str, name: str = "id") -> str:
     return value
 
 
+def with_default_limit(params, default: int) -> dict:
+    """`page` and `limit` as `paginate()` reads them, with this list's own default
+    limit (an absent or blank `limit`)."""
+    limit = params.get("limit")
+    return {"page": params.get("page"), "limit": default if limit in (None, "") else limit}
+
+
 def stream_page(request, queryset) -> Response:
     """One page of `queryset`, as the caller sees each stream."""
     page = paginate(queryset, request.query_params)
     prepare_for_viewer(page.items, request.user, timezone.now())
     return Response(LiveStreamPageSerializer(page).data)
+
+
+def stream_array(request, queryset) -> Response:
+    """One page of `queryset` as a plain array (API-more §14): `page` (default 1)
+    and `limit` (default 20, at most 100) select it; `X-Total-Count` and a `Link`
+    header with `next` and `prev` carry the totals."""
+    page = paginate(queryset, with_default_limit(request.query_params, ARRAY_PAGE_LIMIT))
+    prepare_for_viewer(page.items, request.user, timezone.now())
+    links = []
+    for rel, number, present in (
+        ("next", page.number + 1, page.has_next),
+        ("prev", page.number - 1, page.has_prev),
+    ):
+        if present:
+            query = request.query_params.copy()
+            query["page"] = str(number)
+            query["limit"] = str(page.limit)
+            url = f"{settings.PUBLIC_BASE_URL}{request.path}?{query.urlencode()}"
+            links.append(f'<{url}>; rel="{rel}"')
+    headers = {"X-Total-Count": str(page.total)}
+    if links:
+        headers["Link"] = ", ".join(links)
+    return Response(LiveStreamSerializer(page.items, many=True).data, headers=headers)
+
+
+class ArrayPageQuerySerializer(serializers.Serializer):
+    """`page` and `limit` of the lists answered as arrays (for the schema)."""
+
+    page = serializers.IntegerField(
+        required=False, default=1, help_text="The page number (below 1 counts as 1)."
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        default=ARRAY_PAGE_LIMIT,
+        help_text=f"Items per page, {ARRAY_PAGE_LIMIT} by default, at most {MAX_LIMIT}.",
+    )
+
+
+# The headers of a `stream_array` answer, for the schema.
+ARRAY_HEADERS = [
+    OpenApiParameter(
+        "X-Total-Count",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description="How many streams match (the same on every page).",
+    ),
+    OpenApiParameter(
+        "Link",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description="The next and the previous page, when there is one: "
+        '`<url>; rel="next", <url>; rel="prev"`.',
+    ),
+]

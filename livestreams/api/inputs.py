@@ -2,18 +2,22 @@
 anything a client sends beyond these fields is ignored."""
 
 import json
+import re
 
 from django.conf import settings
 from rest_framework import serializers
 
 from allmine.core.fields import (
+    DayOrTimestampField,
     MoneyField,
     ObjectIdInputField,
     TimestampField,
     no_control_characters,
 )
+from allmine.core.pagination import MAX_LIMIT
 from livestreams.lifecycle import LiveStreamStatus
-from livestreams.models import BanAction, LiveStreamType
+from livestreams.models import BanAction, LiveStreamType, ReportType
+from livestreams.selectors.discovery import GUEST_STREAM_SORTS
 
 
 class GuestIdsField(serializers.ListField):
@@ -136,7 +140,173 @@ class BanCreateInputSerializer(serializers.Serializer):
 
 
 class BanListFilterSerializer(serializers.Serializer):
+    """The page's filters (API-more §14); `page` and `limit` are read by `paginate`."""
+
+    liveStreamId = ObjectIdInputField(
+        source="live_stream_id",
+        required=False,
+        help_text="Without it: the bans of the streams the caller created (a moderator: all).",
+    )
+    targetUserId = ObjectIdInputField(source="target_user_id", required=False)
+    targetUser = serializers.CharField(
+        source="target_user",
+        required=False,
+        max_length=254,
+        validators=[no_control_characters],
+        help_text="The banned user's id or username.",
+    )
+    actionType = serializers.ChoiceField(
+        source="action_type", choices=BanAction.values, required=False
+    )
+    startDate = DayOrTimestampField(
+        source="start", required=False, help_text="Banned at or after (a bare date: its start)."
+    )
+    endDate = DayOrTimestampField(
+        source="end",
+        required=False,
+        end_of_day=True,
+        help_text="Banned at or before (a bare date: its end).",
+    )
+
+    def validate(self, attrs):
+        start, end = attrs.get("start"), attrs.get("end")
+        if start is not None and end is not None and start > end:
+            raise serializers.ValidationError({"startDate": "Must not be after endDate."})
+        return attrs
+
+
+class BanCheckQuerySerializer(serializers.Serializer):
     liveStreamId = ObjectIdInputField(source="live_stream_id")
+
+
+# --- Lists of API-more §7 -------------------------------------------------------------
+
+
+class ClampedLimitField(serializers.IntegerField):
+    """`limit`: a whole number (else 400), brought into 1..100 as `paginate()` does."""
+
+    default_error_messages = {"negative": "Must not be negative."}
+
+    def __init__(self, *, negative_is_error: bool = False, **kwargs):
+        self.negative_is_error = negative_is_error
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", f"At most {MAX_LIMIT}; below 1 counts as 1.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if data == "" and isinstance(self.default, int):  # `limit=`: as if absent
+            return self.default
+        value = super().to_internal_value(data)
+        if self.negative_is_error and value < 0:
+            self.fail("negative")
+        return min(MAX_LIMIT, max(1, value))
+
+
+class LimitQuerySerializer(serializers.Serializer):
+    limit = ClampedLimitField(default=10)
+
+
+class PastStreamsQuerySerializer(serializers.Serializer):
+    limit = ClampedLimitField(default=MAX_LIMIT)
+
+
+class GuestStreamsQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=LiveStreamStatus.values, required=False)
+    sortBy = serializers.ChoiceField(
+        source="sort_by", choices=GUEST_STREAM_SORTS, required=False, default="createdAt"
+    )
+    sortOrder = serializers.ChoiceField(
+        source="sort_order", choices=["asc", "desc"], required=False, default="desc"
+    )
+
+
+class PlainFloatField(serializers.FloatField):
+    """A finite number written plainly (`24`, `0.5`): no exponent, hex, `nan`,
+    `inf` or digit separators, which Python's float() would take."""
+
+    PLAIN = re.compile(r"^-?\d{1,12}(\.\d{1,12})?$")
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not self.PLAIN.fullmatch(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PlainIntegerField(serializers.IntegerField):
+    """A whole number written plainly (`1440`): no `1_440` or `1440.0`."""
+
+    PLAIN = re.compile(r"^-?\d{1,12}$")
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not self.PLAIN.fullmatch(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class UpcomingQuerySerializer(serializers.Serializer):
+    """§7.7: negative or non-numeric values are a 400."""
+
+    limit = ClampedLimitField(default=10, negative_is_error=True)
+    hoursBefore = PlainFloatField(
+        source="before", required=False, default=24, min_value=0, max_value=8760
+    )
+    hoursAfter = PlainFloatField(
+        source="after", required=False, default=24, min_value=0, max_value=8760
+    )
+
+
+class UpcomingV2QuerySerializer(serializers.Serializer):
+    """§7.8: whole minutes instead of hours."""
+
+    limit = ClampedLimitField(default=10, negative_is_error=True)
+    minutesBefore = PlainIntegerField(
+        source="before", required=False, default=1440, min_value=0, max_value=525600
+    )
+    minutesAfter = PlainIntegerField(
+        source="after", required=False, default=1440, min_value=0, max_value=525600
+    )
+
+
+# --- The room ---------------------------------------------------------------------------
+
+
+class ReminderInputSerializer(serializers.Serializer):
+    minute = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=1440,
+        help_text="Minutes before the planned start; 0, null or absent: when it starts.",
+    )
+
+
+class ViewersQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        validators=[no_control_characters],
+        help_text="In name, surname or username, in any case; blank: everyone.",
+    )
+
+
+class GiftCreateInputSerializer(serializers.Serializer):
+    giftTypeId = ObjectIdInputField(source="gift_type_id")
+    liveStreamId = ObjectIdInputField(source="live_stream_id")
+
+
+class ReportCreateInputSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ReportType.values)
+    description = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=1000,
+        validators=[no_control_characters],
+        help_text="Required (not blank) when type is other.",
+    )
 
 
 class LiveStreamCreateJsonInputSerializer(LiveStreamCreateInputSerializer):

@@ -208,19 +208,78 @@ class FundResponseSerializer(serializers.Serializer):
 
 
 class BanSerializer(serializers.Serializer):
-    id = IdField()
-    liveStreamId = IdField(source="live_stream_id")
+    """The Ban object of API-more §6.6; `id`, `isActive`, `liftedAt` and `liftedBy`
+    are kept beside `_id`, `deletedAt` and `deletedBy` (lifting is the deletion)."""
+
+    _id = IdField(source="id")
     targetUserId = IdField(source="user_id")
+    liveStreamId = IdField(source="live_stream_id")
+    targetUser = UserSummarySerializer(source="user")
     actionType = serializers.ChoiceField(source="action_type", choices=BanAction.values)
     reason = serializers.CharField()
     createdBy = IdField(source="created_by_id", allow_null=True)
+    deletedAt = TimestampField(source="lifted_at", allow_null=True)
+    deletedBy = IdField(source="lifted_by_id", allow_null=True)
     createdAt = TimestampField(source="created_at")
+    updatedAt = TimestampField(source="updated_at")
+    id = IdField()
     isActive = serializers.SerializerMethodField()
     liftedAt = TimestampField(source="lifted_at", allow_null=True)
     liftedBy = IdField(source="lifted_by_id", allow_null=True)
 
     def get_isActive(self, ban) -> bool:
         return ban.lifted_at is None
+
+
+BanPageSerializer = page_serializer(BanSerializer)
+
+
+# Renders `{"ban": LiveStreamBan | None}`.
+class BanCheckSerializer(serializers.Serializer):
+    isBanned = serializers.SerializerMethodField()
+    ban = BanSerializer(allow_null=True, help_text="The ban in force, of either action type.")
+
+    def get_isBanned(self, checked) -> bool:
+        return checked["ban"] is not None
+
+
+# --- The lists of API-more §7 ------------------------------------------------------------
+
+
+# Renders a user with `unique_viewers` (`selectors.discovery.creators_most_watched`).
+class CreatorCardSerializer(UserSummarySerializer):
+    expertise = serializers.SerializerMethodField()
+    isFollowing = serializers.SerializerMethodField()
+    uniqueViewers = serializers.IntegerField(
+        source="unique_viewers",
+        min_value=1,
+        help_text="Distinct audience members of their streams over the last 30 days.",
+    )
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_expertise(self, user) -> str | None:
+        return None  # no expertise yet (API-more §6.6)
+
+    @extend_schema_field(
+        serializers.BooleanField(allow_null=True, help_text="Null for an anonymous caller.")
+    )
+    def get_isFollowing(self, user) -> bool | None:
+        return False if self.context.get("signed_in") else None  # no follows yet
+
+
+# Renders an active stream passed through `prepare_for_viewer`.
+class CatchStreamerSerializer(serializers.Serializer):
+    creator = UserSummarySerializer()
+    activeLiveStream = LiveStreamSerializer(source="*")
+
+
+# Renders a stream passed through `prepare_for_viewer` with `viewer_reminder_active`.
+class UpcomingLiveStreamSerializer(LiveStreamSerializer):
+    isReminderActive = serializers.BooleanField(
+        source="viewer_reminder_active",
+        allow_null=True,
+        help_text="The caller holds an armed reminder of it; null when anonymous.",
+    )
 
 
 # --- Agora's Notification Center (the webhook) -------------------------------------

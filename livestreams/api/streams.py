@@ -10,7 +10,14 @@ from rest_framework.views import APIView
 from allmine.core.images import process_uploaded_image
 from allmine.core.pagination import PageQuerySerializer
 from allmine.core.throttling import CreateThrottle
-from livestreams.api.common import path_id, stream_page, valid
+from livestreams.api.common import (
+    ARRAY_HEADERS,
+    ArrayPageQuerySerializer,
+    path_id,
+    stream_array,
+    stream_page,
+    valid,
+)
 from livestreams.api.inputs import (
     LiveStreamCreateInputSerializer,
     LiveStreamCreateJsonInputSerializer,
@@ -70,24 +77,30 @@ class LiveStreamCreateView(APIView):
 class LiveStreamListView(APIView):
     @extend_schema(
         summary="List live streams",
-        description="Streams, newest first, filtered by status, interest or creator.",
-        parameters=[StreamListFilterSerializer, PageQuerySerializer],
-        responses={200: LiveStreamPageSerializer},
+        description=(
+            "Streams, newest first, filtered by status, interest or creator: an array of "
+            "one page; the total is in `X-Total-Count` and the neighbouring pages in `Link`."
+        ),
+        parameters=[StreamListFilterSerializer, ArrayPageQuerySerializer, *ARRAY_HEADERS],
+        responses={200: LiveStreamSerializer(many=True)},
     )
     def get(self, request):
         filters = valid(StreamListFilterSerializer, request.query_params)
-        return stream_page(request, streams_filtered(**filters))
+        return stream_array(request, streams_filtered(**filters))
 
 
 class FundedStreamsView(APIView):
     @extend_schema(
         summary="Streams I funded",
-        description="Scheduled streams the caller has funded, soonest first.",
-        parameters=[PageQuerySerializer],
-        responses={200: LiveStreamPageSerializer},
+        description=(
+            "Scheduled streams the caller has funded, soonest first: an array of one page; "
+            "the total is in `X-Total-Count` and the neighbouring pages in `Link`."
+        ),
+        parameters=[ArrayPageQuerySerializer, *ARRAY_HEADERS],
+        responses={200: LiveStreamSerializer(many=True)},
     )
     def get(self, request):
-        return stream_page(request, streams_funded_by(request.user))
+        return stream_array(request, streams_funded_by(request.user))
 
 
 class MyReplayRentalsView(APIView):

@@ -10,7 +10,10 @@ from livestreams.models.agora import (
 )
 from livestreams.models.audience import Participant
 from livestreams.models.bans import BanAction, LiveStreamBan
+from livestreams.models.gifts import Gift, GiftType
 from livestreams.models.money import Contribution, ContributionStatus, ReplayAccess
+from livestreams.models.reminders import ReminderMode, ReminderState, StreamReminder
+from livestreams.models.reports import ReportStatus, ReportType, StreamReport
 from livestreams.models.streams import (
     FUNDING_RATIO,
     INTEREST_LABELS,
@@ -36,6 +39,8 @@ __all__ = [
     "BanAction",
     "Contribution",
     "ContributionStatus",
+    "Gift",
+    "GiftType",
     "Guest",
     "LiveStream",
     "LiveStreamBan",
@@ -43,6 +48,12 @@ __all__ = [
     "MiniCrowdFunding",
     "MiniCrowdFundingStatus",
     "Participant",
+    "ReminderMode",
+    "ReminderState",
     "ReplayAccess",
+    "ReportStatus",
+    "ReportType",
+    "StreamReminder",
+    "StreamReport",
     "interest_label",
 ]

@@ -15,8 +15,8 @@ class BanAction(models.TextChoices):
     CHAT_ONLY = "CHAT_ONLY", _("chat only: may watch, may not chat")
 
 
-class LiveStreamBanQuerySet(models.QuerySet):
-    def in_force(self):
+class LiveStreamBanQuerySet(models.QuerySet["LiveStreamBan"]):
+    def in_force(self) -> "LiveStreamBanQuerySet":
         return self.filter(lifted_at__isnull=True)
 
 
@@ -43,6 +43,7 @@ class LiveStreamBan(models.Model):
         verbose_name=_("banned by"),
     )
     created_at = models.DateTimeField(_("banned at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,7 +1,9 @@
 """Which streams: the querysets behind the API's lists and lookups."""
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
+from accounts.models import User
 from allmine.core.errors import NotFound
 from livestreams.lifecycle import FUNDABLE_STATUSES
 from livestreams.models import (
@@ -32,6 +34,15 @@ def streams_for_user(user):
             )
         ),
         viewer_is_participant=Exists(Participant.objects.filter(live_stream=here, user=user)),
+    )
+
+
+def streams_for_caller(user: User) -> QuerySet[LiveStream]:
+    """`streams_for_user`, plus `viewer_ban_action`: the action type of the user's
+    ban in force in the stream, or None (what `policy.Caller` needs)."""
+    ban = LiveStreamBan.objects.in_force().filter(live_stream=OuterRef("pk"), user=user)
+    return streams_for_user(user).annotate(
+        viewer_ban_action=Subquery(ban.values("action_type")[:1])
     )
 
 
@@ -79,7 +90,21 @@ def streams_rented_by(user):
 
 
 def viewer_count(stream: LiveStream) -> int:
+    """How many audience members watch `stream` now."""
     return Participant.objects.filter(live_stream=stream, is_present=True).count()
+
+
+def with_viewer_counts(streams: QuerySet[LiveStream]) -> QuerySet[LiveStream]:
+    """`streams` annotated with `viewers_now`, the count `viewer_count` gives, in
+    the same query (a correlated count; a kept counter can replace it here)."""
+    present = (
+        Participant.objects.filter(live_stream=OuterRef("pk"), is_present=True)
+        .order_by()
+        .values("live_stream")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return streams.annotate(viewers_now=Coalesce(Subquery(present, output_field=IntegerField()), 0))
 
 
 def user_is_blocked(*, user, stream: LiveStream) -> bool:

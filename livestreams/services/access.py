@@ -4,11 +4,13 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from accounts.models import User
 from allmine.core.errors import InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.permissions import is_moderator
 from livestreams.lifecycle import Actor
 from livestreams.models import LiveStream
-from livestreams.selectors.streams import streams_for_user
+from livestreams.policy import Caller, StreamAction, ensure_may_act
+from livestreams.selectors.streams import streams_for_caller, streams_for_user
 
 
 def validate_price(field: str, value: Decimal | None, *, maximum: Decimal | None = None) -> None:
@@ -40,6 +42,39 @@ def stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
     stream = streams.filter(pk=live_stream_id).first()
     if stream is None:
         raise NotFound("No live stream has this id.")
+    return stream
+
+
+def stream_for_caller(user: User, live_stream_id: str, *, lock: bool = False) -> LiveStream:
+    """`stream_for`, with the user's ban in force too (`policy.Caller` needs it)."""
+    streams = streams_for_caller(user).visible()
+    if lock:
+        streams = streams.select_for_update(of=("self",))
+    stream = streams.filter(pk=live_stream_id).first()
+    if stream is None:
+        raise NotFound("No live stream has this id.")
+    return stream
+
+
+def caller_in(stream: LiveStream, user: User) -> Caller:
+    """Who `user` is in `stream` (loaded through `stream_for_caller`), for the
+    policy of `livestreams.policy`."""
+    return Caller(
+        is_creator=stream.creator_id == user.pk,
+        is_guest=bool(stream.viewer_is_guest),
+        has_joined=bool(stream.viewer_is_participant),
+        ban=stream.viewer_ban_action,
+        is_moderator=lambda: is_moderator(user),
+    )
+
+
+def stream_where_may(
+    user: User, live_stream_id: str, action: StreamAction, *, lock: bool = False
+) -> LiveStream:
+    """The stream (404 if none) if `user` may do `action` in it now, by the policy
+    of `livestreams.policy` (403 for a ban or a role, 409 for its status)."""
+    stream = stream_for_caller(user, live_stream_id, lock=lock)
+    ensure_may_act(action, status=stream.status, caller=caller_in(stream, user))
     return stream
 
 

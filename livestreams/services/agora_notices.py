@@ -19,7 +19,7 @@ from livestreams.models import (
     Participant,
 )
 from livestreams.selectors.streams import user_is_blocked
-from livestreams.services.audience import participants_leave
+from livestreams.services.audience import participants_leave, peak_record
 
 User = get_user_model()
 
@@ -180,6 +180,7 @@ def _agora_audience_presence(stream: LiveStream, user, watching: bool, when) -> 
             participant.is_present = True
             participant.last_joined_at = max(when, participant.left_at or when)
             participant.save(update_fields=["is_present", "last_joined_at"])
+            peak_record(live_stream_id=stream.pk)
     else:
         if when + EVENT_SLACK < participant.last_joined_at:
             return AgoraNoticeOutcome.STALE  # from before a join through the API

@@ -1,6 +1,8 @@
 """The audience: joining an active stream (paid once), renewing tokens, leaving."""
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, IntegerField, Subquery
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import TransactionKind
@@ -104,7 +106,28 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
         credentials = tokens.issue_credentials(
             channel_name=stream.channel_name, user=user, role=tokens.AUDIENCE, now=now
         )
-        return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
+        result = JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
+        # Last, so that the stream's row (locked only when the peak grows) is held
+        # for no longer than the commit.
+        peak_record(live_stream_id=stream.pk)
+        return result
+
+
+def peak_record(*, live_stream_id: str) -> None:
+    """Raise the stream's peak of concurrent viewers to the audience present now:
+    one UPDATE, peak = GREATEST(peak, present), which touches (and locks) the row
+    only while the peak grows, and never lowers it."""
+    present = Subquery(
+        Participant.objects.filter(live_stream_id=live_stream_id, is_present=True)
+        .order_by()
+        .values("live_stream")
+        .annotate(n=Count("pk"))
+        .values("n")[:1],
+        output_field=IntegerField(),
+    )
+    LiveStream.objects.filter(pk=live_stream_id, peak_viewers__lt=present).update(
+        peak_viewers=Greatest("peak_viewers", present)
+    )
 
 
 def _seconds_between(start, end) -> int:

@@ -84,7 +84,7 @@ def ban_lift(*, actor, ban_id: str, reason: str = "") -> LiveStreamBan:
             raise Conflict("This ban has already been lifted.")
         ban.lifted_at = timezone.now()
         ban.lifted_by = actor
-        ban.save(update_fields=["lifted_at", "lifted_by"])
+        ban.save(update_fields=["lifted_at", "lifted_by", "updated_at"])
         audit_record(
             actor=actor,
             action="unban",

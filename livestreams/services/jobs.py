@@ -10,6 +10,7 @@ from livestreams.lifecycle import Action, Actor, expirable_filter, overdue_filte
 from livestreams.models import LiveStream
 from livestreams.services.moderation import end_stream
 from livestreams.services.money import refund_contributions
+from livestreams.services.reminders import reminders_drop
 
 
 def livestream_expire(*, live_stream_id: str, now=None) -> bool:
@@ -27,6 +28,7 @@ def livestream_expire(*, live_stream_id: str, now=None) -> bool:
         stream.status = transition_target(Action.EXPIRE, stream.status, Actor.SCHEDULER)
         stream.save(update_fields=["status", "updated_at"])
         refund_contributions(stream)
+        reminders_drop(live_stream_id=stream.pk, now=now)
     return True
 
 

@@ -28,6 +28,7 @@ from livestreams.services.access import (
 )
 from livestreams.services.audience import audience_leaves
 from livestreams.services.money import refund_contributions
+from livestreams.services.reminders import reminders_drop
 
 
 def end_stream(stream: LiveStream, now, *, by: Actor) -> None:
@@ -75,6 +76,7 @@ def livestream_cancel(*, actor, live_stream_id: str, reason: str = "") -> LiveSt
         stream.cancelled_by = actor  # a moderator's cancel is `cancelled_by_host` too
         stream.save(update_fields=["status", "cancelled_by", "updated_at"])
         refunded = refund_contributions(stream)
+        reminders_drop(live_stream_id=stream.pk, now=now)
         audit_record(
             actor=actor,
             action="cancel",
@@ -97,6 +99,7 @@ def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
             end_stream(stream, now, by=Actor.MODERATOR)
         if stream.status in NOT_STARTED:
             refund_contributions(stream)
+        reminders_drop(live_stream_id=stream.pk, now=now)
         stream.deleted_at = now
         stream.deleted_by = actor
         stream.deletion_reason = reason or (

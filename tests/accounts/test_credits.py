@@ -25,8 +25,11 @@ URL = "/api/v1/users/me/transactions"
 LIST_QUERIES = 3
 ENTRY_FIELDS = {
     "id",
+    "type",
     "kind",
+    "direction",
     "status",
+    "occurredAt",
     "amount",
     "balanceAfter",
     "liveStreamId",
@@ -320,7 +323,7 @@ def test_an_empty_ledger(client_for):
             "currentPage": 1,
             "totalPages": 0,
             "totalItems": 0,
-            "itemsPerPage": 10,
+            "itemsPerPage": 20,
             "hasNextPage": False,
             "hasPrevPage": False,
         },
@@ -363,9 +366,12 @@ def test_the_ledger_shows_every_field_of_the_callers_entries(client_for):
         assert item["availableAt"] is None
     assert newest == {
         "id": charge.pk,
+        "type": "replay_rental",
         "kind": "replay_rental",
+        "direction": "debit",
         "status": "completed",
-        "amount": -9.99,
+        "amount": 9.99,
+        "occurredAt": format_timestamp(charge.created_at),
         "balanceAfter": 10.51,
         "liveStreamId": stream.pk,
         "relatedTransactionId": None,
@@ -425,8 +431,8 @@ def test_the_ledger_is_paginated_newest_first(client_for):
     assert last["pagination"]["hasPrevPage"] is True
 
     default = assert_envelope(client.get(URL), 200)
-    assert [e["id"] for e in default["list"]] == newest_first[:10]
-    assert default["pagination"]["itemsPerPage"] == 10
+    assert [e["id"] for e in default["list"]] == newest_first
+    assert default["pagination"]["itemsPerPage"] == 20
     beyond = assert_envelope(client.get(URL, {"page": 9}), 200)
     assert beyond["list"] == []
     clamped = assert_envelope(client.get(URL, {"page": 0, "limit": 1000}), 200)

@@ -31,7 +31,7 @@ from rest_framework.test import APIClient
 from allmine.core.errors import ERROR_TEXTS
 from allmine.core.ids import new_object_id
 from livestreams.lifecycle import LiveStreamStatus
-from livestreams.models import LiveStreamType
+from livestreams.models import GiftType, LiveStreamType
 from tests.api import TIMESTAMP_RE
 from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, UserFactory
 from tests.helpers import grant
@@ -58,6 +58,9 @@ THROTTLED = {
     ("post", "/api/v1/live-stream/create"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/register"),
+    # API-more §6.5
+    ("post", "/api/v1/gifts/create"),
+    ("post", "/api/v1/live-stream-reports/{stream_id}"),
 }
 # Endpoints that take no token (authentication_classes = []).
 OPEN = {
@@ -82,6 +85,18 @@ STATE_CONFLICTS = {
     ("delete", "/api/v1/live-stream/{live_stream_id}"),
     ("post", "/api/v1/live-stream-ban"),
     ("delete", "/api/v1/live-stream-ban/{ban_id}"),
+    ("post", "/api/v1/live-stream/{live_stream_id}/reminder"),
+    ("post", "/api/v1/live-stream-reports/{stream_id}"),
+    ("post", "/api/v1/gifts/create"),
+}
+# Endpoints that take a token if one is sent (API-more §6.1: auth optional or none).
+OPTIONAL_TOKEN = {
+    ("get", "/api/v1/live-stream/featured"),
+    ("get", "/api/v1/live-stream/catch-streamers"),
+    ("get", "/api/v1/live-stream/most-watched-creators"),
+    ("get", "/api/v1/live-stream/user/{user_id}/past-streams"),
+    ("get", "/api/v1/live-stream/user/{user_id}/upcoming-live-streams"),
+    ("get", "/api/v2/live-stream/user/{user_id}/upcoming-live-streams"),
 }
 
 
@@ -120,7 +135,7 @@ def api_routes() -> dict[str, tuple[type, set[str]]]:
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
-            elif route.startswith("api/v1/"):
+            elif route.startswith(("api/v1/", "api/v2/")):
                 view_class = pattern.callback.view_class
                 methods = {m for m in HTTP_METHODS if hasattr(view_class, m)}
                 routes["/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)] = (view_class, methods)
@@ -306,7 +321,9 @@ def test_the_bearer_scheme_is_the_only_security_scheme(schema):
     ((name, scheme),) = schemes.items()
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
     for method, path, operation in operations(schema):
-        if "security" in operation:
+        if (method, path) in OPTIONAL_TOKEN:
+            assert operation["security"] == [{name: []}, {}], (method, path)
+        elif "security" in operation:
             assert operation["security"] == [{name: []}], (method, path)
 
 
@@ -376,6 +393,9 @@ def test_timestamps_are_date_times_and_money_is_a_number(schema):
         "MiniCrowdFunding": ["goal", "collected"],
         "Contribution": ["amount"],
         "CreditTransaction": ["amount", "balanceAfter"],
+        "GiftType": ["creditAmount"],
+        "GiftTypeShort": ["creditAmount"],
+        "ParticipantStatistics": ["averageWatchTimeMinutes"],
         "Me": ["creditBalance"],
         "FundInputRequest": ["amount"],
         "LiveStreamCreateInputRequest": ["price", "fundingGoal", "replayCreditPrice"],
@@ -456,7 +476,14 @@ def test_the_payloads_of_the_core_endpoints(schema):
         schema, payload_schema(schema, "post", "/api/v1/live-stream/renew-token", 200)
     )
     assert list(renewed["properties"]) == ["agora", "rtm"]
-    page = component(schema, payload_schema(schema, "get", "/api/v1/live-stream", 200))
+    listed = payload_schema(schema, "get", "/api/v1/live-stream", 200)
+    assert listed["type"] == "array"  # API-more §14: the totals travel in headers
+    assert component(schema, listed["items"]) is created
+    headers = schema["paths"]["/api/v1/live-stream"]["get"]["responses"]["200"]["headers"]
+    assert set(headers) == {"X-Total-Count", "Link"}
+    page = component(
+        schema, payload_schema(schema, "get", "/api/v1/live-stream/my-replay-rentals", 200)
+    )
     assert component(schema, page["properties"]["list"]["items"]) is created
     pagination = component(schema, page["properties"]["pagination"])
     assert set(pagination["properties"]) == {
@@ -734,7 +761,94 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
         as_viewer.get("/api/v1/live-stream", {"status": "active", "limit": 5}),
         200,
     )
-    assert [s["id"] for s in page["list"]] == [stream["id"]]
+    assert [s["id"] for s in page] == [stream["id"]]
+
+    # The room (API-more §7.1-§7.3, §7.10, §7.11, §10, §11, §12)
+    featured = check(
+        "get", "/api/v1/live-stream/featured", anonymous.get("/api/v1/live-stream/featured"), 200
+    )
+    assert [s["id"] for s in featured] == [stream["id"]]
+    check(
+        "get",
+        "/api/v1/live-stream/catch-streamers",
+        as_viewer.get("/api/v1/live-stream/catch-streamers", {"limit": 3}),
+        200,
+    )
+    check(
+        "get",
+        "/api/v1/live-stream/catch-streamers",
+        anonymous.get("/api/v1/live-stream/catch-streamers", {"limit": "x"}),
+        400,
+    )
+    watched = check(
+        "get",
+        "/api/v1/live-stream/most-watched-creators",
+        anonymous.get("/api/v1/live-stream/most-watched-creators"),
+        200,
+    )
+    assert [c["_id"] for c in watched] == [creator.pk]
+    viewers = check(
+        "get",
+        "/api/v1/live-stream/{live_stream_id}/viewers",
+        as_creator.get(f"{detail}/viewers", {"search": viewer.username[:4]}),
+        200,
+    )
+    assert viewers["participantAudienceTotal"] == 1
+    heart = GiftType.objects.create(credit_amount=Decimal("2.5"), svg="gifts/heart.svg")
+    types = check("get", "/api/v1/gifts/gift-types", as_viewer.get("/api/v1/gifts/gift-types"), 200)
+    assert [t["id"] for t in types] == [heart.pk]
+    gift = {"giftTypeId": heart.pk, "liveStreamId": stream["id"]}
+    check(
+        "post",
+        "/api/v1/gifts/create",
+        as_viewer.post("/api/v1/gifts/create", gift, format="json"),
+        201,
+    )
+    check(
+        "post",
+        "/api/v1/gifts/create",
+        as_creator.post("/api/v1/gifts/create", gift, format="json"),
+        403,
+    )
+    statistics = check(
+        "get",
+        "/api/v1/live-stream/{live_stream_id}/gift-statistics",
+        as_guest.get(f"{detail}/gift-statistics"),
+        200,
+    )
+    assert statistics["totalCount"] == 1
+    participants = f"/api/v1/participant/stream/{stream['id']}/statistics"
+    check(
+        "get",
+        "/api/v1/participant/stream/{stream_id}/statistics",
+        as_creator.get(participants),
+        200,
+    )
+    check(
+        "get",
+        "/api/v1/participant/stream/{stream_id}/statistics",
+        as_viewer.get(participants),
+        403,
+    )
+    reports = f"/api/v1/live-stream-reports/{stream['id']}"
+    check(
+        "post",
+        "/api/v1/live-stream-reports/{stream_id}",
+        as_viewer.post(reports, {"type": "spam"}, format="json", HTTP_X_PLATFORM="ios"),
+        201,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream-reports/{stream_id}",
+        as_viewer.post(reports, {"type": "spam"}, format="json"),
+        409,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/{live_stream_id}/reminder",
+        as_viewer.post(f"{detail}/reminder", {"minute": 5}, format="json"),
+        409,
+    )
 
     ban = check(
         "post",
@@ -744,12 +858,31 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
             {**by_id, "targetUserId": viewer.pk, "actionType": "CHAT_ONLY"},
             format="json",
         ),
-        201,
+        200,
+    )
+    banned = check(
+        "get",
+        "/api/v1/live-stream-ban/check/{target_user_id}",
+        as_viewer.get(f"/api/v1/live-stream-ban/check/{viewer.pk}", by_id),
+        200,
+    )
+    assert banned["isBanned"] is True and banned["ban"]["_id"] == ban["_id"]
+    check(
+        "get",
+        "/api/v1/live-stream-ban/check/{target_user_id}",
+        as_guest.get(f"/api/v1/live-stream-ban/check/{viewer.pk}", by_id),
+        403,
     )
     check(
         "get",
         "/api/v1/live-stream-ban",
         as_creator.get("/api/v1/live-stream-ban", by_id),
+        200,
+    )
+    check(
+        "get",
+        "/api/v1/live-stream-ban",
+        as_creator.get("/api/v1/live-stream-ban", {"actionType": "CHAT_ONLY", "limit": 5}),
         200,
     )
     check(
@@ -776,6 +909,38 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
         as_creator.post(f"{detail}/end"),
         200,
     )
+    past = check(
+        "get",
+        "/api/v1/live-stream/my-past-streams",
+        as_creator.get("/api/v1/live-stream/my-past-streams"),
+        200,
+    )
+    assert [s["id"] for s in past] == [stream["id"]]
+    check(
+        "get",
+        "/api/v1/live-stream/user/{user_id}/past-streams",
+        anonymous.get(f"/api/v1/live-stream/user/{creator.pk}/past-streams"),
+        200,
+    )
+    check(
+        "get",
+        "/api/v1/live-stream/user/{user_id}/past-streams",
+        anonymous.get(f"/api/v1/live-stream/user/{new_object_id()}/past-streams"),
+        404,
+    )
+    invited = check(
+        "get",
+        "/api/v1/live-stream/guest-streams",
+        as_guest.get("/api/v1/live-stream/guest-streams", {"sortBy": "endedAt"}),
+        200,
+    )
+    assert [s["role"] for s in invited] == ["guest"]
+    check(
+        "get",
+        "/api/v1/live-stream/guest-streams",
+        as_guest.get("/api/v1/live-stream/guest-streams", {"sortBy": "title"}),
+        400,
+    )
     check(
         "delete",
         "/api/v1/live-stream/{live_stream_id}",
@@ -801,7 +966,26 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
     funded = check(
         "get", "/api/v1/live-stream/funded", as_viewer.get("/api/v1/live-stream/funded"), 200
     )
-    assert funded["list"][0]["collectedFunding"] == 12.5
+    assert funded[0]["collectedFunding"] == 12.5
+    reminder = check(
+        "post",
+        "/api/v1/live-stream/{live_stream_id}/reminder",
+        as_viewer.post(
+            f"/api/v1/live-stream/{scheduled.pk}/reminder", {"minute": 15}, format="json"
+        ),
+        200,
+    )
+    assert reminder["mode"] == "BEFORE_START"
+    for version in (1, 2):
+        path = f"/api/v{version}/live-stream/user/{{user_id}}/upcoming-live-streams"
+        upcoming = check(
+            "get",
+            path,
+            as_viewer.get(path.replace("{user_id}", other.pk)),
+            200,
+        )
+        assert [(s["id"], s["isReminderActive"]) for s in upcoming] == [(scheduled.pk, True)]
+        check("get", path, as_viewer.get(path.replace("{user_id}", new_object_id())), 404)
     check(
         "post",
         "/api/v1/live-stream/{live_stream_id}/cancel",
@@ -849,7 +1033,24 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
         as_viewer.get("/api/v1/users/me/transactions", {"page": 1}),
         200,
     )
-    assert ledger["pagination"]["totalItems"] == 4  # grant, contribution, refund, rental
+    # grant, gift, contribution, refund, rental
+    assert ledger["pagination"]["totalItems"] == 5
+    debits = check(
+        "get",
+        "/api/v1/users/me/transactions",
+        as_viewer.get(
+            "/api/v1/users/me/transactions",
+            {"direction": "debit", "types": "gift_spend,replay_rental", "sort": "asc"},
+        ),
+        200,
+    )
+    assert [e["type"] for e in debits["list"]] == ["gift_spend", "replay_rental"]
+    check(
+        "get",
+        "/api/v1/users/me/transactions",
+        as_viewer.get("/api/v1/users/me/transactions", {"types": "nope"}),
+        400,
+    )
 
     # Agora's webhook, when it is routed
     if "/api/v1/agora/events" in schema["paths"]:

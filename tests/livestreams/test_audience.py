@@ -56,8 +56,9 @@ DEVICE_COLUMNS = {
 
 # Authentication; the stream with its creator and the caller's guest, ban and
 # participant flags (one query); the Participant insert; the stream's guests and
-# mini crowdfundings for the response (2); plus the savepoint around the service (2).
-FREE_JOIN_QUERIES = 7
+# mini crowdfundings for the response (2); raising the stream's peak of viewers
+# (one UPDATE); plus the savepoint around the service (2).
+FREE_JOIN_QUERIES = 8
 # A paid solo stream adds: locking the viewer and the creator (1), re-reading the
 # Participant row under that lock (1), the charge (lock, update the balance, insert
 # the entry: 3) and the creator's revenue (3).
@@ -234,8 +235,11 @@ def test_an_audience_member_joins_a_free_stream(client_for):
     assert participant.ip_address == "203.0.113.9"
     assert before <= participant.first_joined_at == participant.last_joined_at <= after
     assert CreditTransaction.objects.count() == 0
-    # Watching does not change the stream itself.
-    assert LiveStream.objects.filter(pk=stream.pk).values().get() == stream_row
+    # Watching does not change the stream itself, but for its peak of viewers.
+    assert LiveStream.objects.filter(pk=stream.pk).values().get() == {
+        **stream_row,
+        "peak_viewers": 1,
+    }
 
 
 @pytest.mark.django_db
@@ -718,7 +722,7 @@ def test_a_user_banned_since_joining_gets_no_new_token(client_for, role):
         {"liveStreamId": stream.pk, "targetUserId": caller.pk, "actionType": "BLOCK"},
         format="json",
     )
-    assert_envelope(response, 201)
+    assert_envelope(response, 200)
 
     assert_error(renew(client, stream.pk), 403, contains="banned")
 
@@ -908,7 +912,7 @@ def test_the_viewer_count_is_the_audience_present_now(client_for):
 
     def ban(viewer, action):
         payload = {"liveStreamId": stream.pk, "targetUserId": viewer.pk, "actionType": action}
-        assert_envelope(creator.post("/api/v1/live-stream-ban", payload, format="json"), 201)
+        assert_envelope(creator.post("/api/v1/live-stream-ban", payload, format="json"), 200)
 
     ban(viewers[2], "CHAT_ONLY")  # may keep watching
     assert count() == 3

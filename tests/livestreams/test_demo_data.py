@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.models import ProfilePhoto, User
+from accounts.models import CreditTransaction, ProfilePhoto, User
 from livestreams.lifecycle import LiveStreamStatus, is_fundable, is_rentable
 from livestreams.management.commands.load_demo_data import (
     ADMIN_USERNAME,
@@ -18,7 +18,17 @@ from livestreams.management.commands.load_demo_data import (
     DEMO_USERS,
     MODERATOR_USERNAME,
 )
-from livestreams.models import Guest, LiveStream, LiveStreamType
+from livestreams.models import (
+    Gift,
+    GiftType,
+    Guest,
+    LiveStream,
+    LiveStreamType,
+    Participant,
+    ReportStatus,
+    StreamReminder,
+    StreamReport,
+)
 from tests.helpers import assert_balances_add_up, world_snapshot
 
 S = LiveStreamStatus
@@ -113,3 +123,27 @@ def test_demo_data_is_never_loaded_in_production(settings):
         load()
 
     assert not User.objects.exists() and not LiveStream.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_live_room_and_runs_twice_harmlessly(moderators_group, media_root):
+    call_command("load_demo_data", stdout=io.StringIO())
+
+    live = LiveStream.objects.get(title="Canlı oyun gecesi")
+    assert live.status == LiveStreamStatus.ACTIVE
+    viewers = Participant.objects.filter(live_stream=live, is_present=True)
+    assert set(viewers.values_list("user__username", flat=True)) == {"demo_fan", "demo_viewer"}
+    assert live.__class__.objects.get(pk=live.pk).peak_viewers == 2
+    assert GiftType.objects.filter(is_active=True).count() == 3
+    assert Gift.objects.filter(live_stream=live, sender__username="demo_fan").count() == 2
+    report = StreamReport.objects.get(live_stream=live)
+    assert (report.status, report.reporter.username) == (ReportStatus.OPEN, "demo_fan")
+    assert StreamReminder.objects.filter(user__username="demo_viewer").count() == 1
+    assert CreditTransaction.objects.filter(kind="gift_revenue", user=live.creator).exists()
+    before = row_counts()
+
+    out = io.StringIO()
+    call_command("load_demo_data", stdout=out)
+
+    assert row_counts() == before
+    assert "(0 objects created)" in out.getvalue()

@@ -357,9 +357,9 @@ def test_a_removed_stream_is_not_found_anywhere_in_the_api(client_for, moderator
         client = client_for(user)
         assert_error(client.get(f"{API}/{stream_id}"), 404)
         listed = assert_envelope(client.get(API), 200)
-        assert stream_id not in [s["id"] for s in listed["list"]]
+        assert stream_id not in [s["id"] for s in listed]
         listed = assert_envelope(client.get(API, {"creator": creator.pk}), 200)
-        assert listed["list"] == []
+        assert listed == []
         assert_error(client.get(f"{API}/{stream_id}/viewer-count"), 404)
         assert_error(client.get(f"{API}/{stream_id}/replay-status"), 404)
         assert_error(client.post(f"{API}/{stream_id}/end"), 404)

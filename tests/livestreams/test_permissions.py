@@ -27,6 +27,7 @@ Then run this file: the completeness test names anything still missing.
 import os
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,7 +40,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
-from livestreams.models import LiveStream, LiveStreamBan, LiveStreamType
+from livestreams.models import GiftType, LiveStream, LiveStreamBan, LiveStreamType
 from tests.api import assert_envelope
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -52,7 +53,7 @@ from tests.factories import (
 from tests.helpers import grant, world_snapshot
 
 API = "/api/v1/live-stream"
-API_PREFIX = "api/v1/"
+API_PREFIXES = ("api/v1/", "api/v2/")
 TESTS = Path(__file__).resolve().parent.parent
 ROLES = (
     "anonymous",
@@ -93,7 +94,7 @@ MATRIX = [
     ("replay-settings",   401, 200,  403,  403,     403,    401,   403,   403),
     ("replay-rentals",    401, 409,  409,  200,     200,    401,   200,   200),
     ("my-replay-rentals", 401, 200,  200,  200,     200,    401,   200,   200),
-    ("ban-create",        401, 201,  403,  403,     403,    401,   201,   403),
+    ("ban-create",        401, 200,  403,  403,     403,    401,   200,   403),
     ("ban-list",          401, 200,  403,  403,     403,    401,   200,   403),
     ("ban-lift",          401, 200,  403,  403,     403,    401,   200,   403),
     ("agora-events",      401, 401,  401,  401,     401,    401,   401,   401),
@@ -105,6 +106,22 @@ MATRIX = [
     ("profile-photo",     401, 200,  200,  200,     200,    401,   200,   200),
     ("transactions",      401, 200,  200,  200,     200,    401,   200,   200),
     ("health",            200, 200,  200,  200,     200,    200,   200,   200),
+    ("featured",          200, 200,  200,  200,     200,    401,   200,   200),
+    ("catch-streamers",   200, 200,  200,  200,     200,    401,   200,   200),
+    ("most-watched",      200, 200,  200,  200,     200,    401,   200,   200),
+    ("guest-streams",     401, 200,  200,  200,     200,    401,   200,   200),
+    ("my-past-streams",   401, 200,  200,  200,     200,    401,   200,   200),
+    ("user-past-streams", 200, 200,  200,  200,     200,    401,   200,   200),
+    ("upcoming",          200, 200,  200,  200,     200,    401,   200,   200),
+    ("upcoming-v2",       200, 200,  200,  200,     200,    401,   200,   200),
+    ("reminder",          401, 200,  200,  200,     403,    401,   200,   200),
+    ("viewers",           401, 200,  200,  200,     403,    401,   200,   200),
+    ("gift-statistics",   401, 200,  200,  200,     403,    401,   200,   200),
+    ("participant-stats", 401, 200,  200,  403,     403,    401,   200,   403),
+    ("ban-check",         401, 200,  403,  403,     200,    401,   200,   403),
+    ("report",            401, 403,  201,  201,     201,    401,   201,   201),
+    ("gift-types",        401, 200,  200,  200,     200,    401,   200,   200),
+    ("gift-create",       401, 403,  403,  201,     403,    401,   403,   403),
 ]  # fmt: skip
 # Values worth a word:
 # - create: anyone signed in; the creator already has an open (active) stream
@@ -129,6 +146,14 @@ MATRIX = [
 # - register, login, refresh, logout, health: they read no access token at all,
 #   so even a deactivated user's token changes nothing (login and refresh here
 #   are for another, active account; the deactivated ones: test_auth_api.py).
+# - featured, catch-streamers, most-watched, user-past-streams, upcoming: public,
+#   but a token that is sent must be valid (the deactivated user's is not).
+# - reminder, viewers, gift-statistics: any signed-in user but a BLOCK-banned one.
+# - participant-stats: the creator, the guests and the moderators only.
+# - ban-check: of the blocked user's ban; they may check themselves.
+# - report: anyone but the creator; a ban does not stop a report.
+# - gift-create: audience members only (not the creator, a guest, or someone who
+#   never joined, such as the moderator and the stranger); not a BLOCK-banned one.
 CASES = [
     (endpoint, role, status)
     for endpoint, *statuses in MATRIX
@@ -309,10 +334,64 @@ ENDPOINTS = {
     ),
     "transactions": ("active", lambda w: ("get", "/api/v1/users/me/transactions", None)),
     "health": ("active", lambda w: ("get", "/api/v1/health", None)),
+    "featured": ("active", lambda w: ("get", f"{API}/featured", None)),
+    "catch-streamers": ("active", lambda w: ("get", f"{API}/catch-streamers", None)),
+    "most-watched": ("active", lambda w: ("get", f"{API}/most-watched-creators", None)),
+    "guest-streams": ("active", lambda w: ("get", f"{API}/guest-streams", None)),
+    "my-past-streams": ("ended", lambda w: ("get", f"{API}/my-past-streams", None)),
+    "user-past-streams": (
+        "ended",
+        lambda w: ("get", f"{API}/user/{w.stream.creator_id}/past-streams", None),
+    ),
+    "upcoming": (
+        "scheduled",
+        lambda w: ("get", f"{API}/user/{w.stream.creator_id}/upcoming-live-streams", None),
+    ),
+    "upcoming-v2": (
+        "scheduled",
+        lambda w: (
+            "get",
+            f"/api/v2/live-stream/user/{w.stream.creator_id}/upcoming-live-streams",
+            None,
+        ),
+    ),
+    "reminder": ("scheduled", lambda w: ("post", f"{API}/{w.stream.pk}/reminder", {"minute": 5})),
+    "viewers": ("active", lambda w: ("get", f"{API}/{w.stream.pk}/viewers", None)),
+    "gift-statistics": ("active", lambda w: ("get", f"{API}/{w.stream.pk}/gift-statistics", None)),
+    "participant-stats": (
+        "active",
+        lambda w: ("get", f"/api/v1/participant/stream/{w.stream.pk}/statistics", None),
+    ),
+    "ban-check": (
+        "active",
+        lambda w: (
+            "get",
+            f"/api/v1/live-stream-ban/check/{w.ban.user_id}?liveStreamId={w.stream.pk}",
+            None,
+        ),
+    ),
+    "report": (
+        "active",
+        lambda w: ("post", f"/api/v1/live-stream-reports/{w.stream.pk}", {"type": "spam"}),
+    ),
+    "gift-types": ("active", lambda w: ("get", "/api/v1/gifts/gift-types", None)),
+    "gift-create": (
+        "active",
+        lambda w: (
+            "post",
+            "/api/v1/gifts/create",
+            {"giftTypeId": a_gift_type().pk, "liveStreamId": w.stream.pk},
+        ),
+    ),
 }
 
+
+def a_gift_type() -> GiftType:
+    return GiftType.objects.create(credit_amount=Decimal("3.00"), svg="gifts/test.svg")
+
+
 # The endpoints that spend the caller's credits.
-PAYING = {"fund", "replay-rentals"}
+PAYING = {"fund", "replay-rentals", "gift-create"}
 # Requests that write nothing although they are not GETs.
 WRITES_NOTHING = {"renew-token"}
 
@@ -326,7 +405,7 @@ EXEMPT: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def api_routes() -> set[tuple[str, str]]:
-    """Every (route, METHOD) under /api/v1/ that a view handles. OPTIONS (DRF's
+    """Every (route, METHOD) under /api/v1/ and /api/v2/ that a view handles. OPTIONS (DRF's
     metadata, the same for every view) and HEAD (Django answers it as GET) are
     not rows of their own."""
     found = set()
@@ -336,7 +415,7 @@ def api_routes() -> set[tuple[str, str]]:
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and route.startswith(API_PREFIX):
+            elif isinstance(pattern, URLPattern) and route.startswith(API_PREFIXES):
                 view = pattern.callback.view_class
                 for method in view.http_method_names:
                     if method not in ("options", "head") and hasattr(view, method):

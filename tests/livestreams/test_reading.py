@@ -2,10 +2,13 @@
 GET /live-stream, GET /live-stream/funded, GET /live-stream/my-replay-rentals,
 GET /live-stream/{id}/replay-status and PATCH /live-stream/{id}/replay-settings."""
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -371,7 +374,20 @@ def catalogue(db):
 
 
 def titles(data) -> list[str]:
-    return [item["title"] for item in data["list"]]
+    """The titles of an array of streams (or of a page's list)."""
+    items = data if isinstance(data, list) else data["list"]
+    return [item["title"] for item in items]
+
+
+def links(response) -> dict[str, str]:
+    """The `Link` header's URLs by their rel (`next`, `prev`)."""
+    header = response.headers.get("Link", "")
+    found = re.findall(r'<([^>]+)>; rel="(\w+)"', header)
+    return {rel: url for url, rel in found}
+
+
+def page_of(url: str) -> int:
+    return int(parse_qs(urlsplit(url).query)["page"][0])
 
 
 # (filters, the titles listed, newest first); "@alice" stands for alice's id.
@@ -405,11 +421,12 @@ def test_the_list_filters_and_orders_newest_first(client_for, catalogue, filters
         key: catalogue[value[1:]].pk if str(value).startswith("@") else value
         for key, value in filters.items()
     }
-    data = assert_envelope(client_for(UserFactory()).get(LIST_URL, params), 200)
+    response = client_for(UserFactory()).get(LIST_URL, params)
+    data = assert_envelope(response, 200)
 
-    assert set(data) == {"list", "pagination"}
+    assert isinstance(data, list)  # an array; the totals travel in headers
     assert titles(data) == expected
-    assert data["pagination"]["totalItems"] == len(expected)
+    assert response.headers["X-Total-Count"] == str(len(expected))
     assert "removed" not in titles(data)
 
 
@@ -419,9 +436,9 @@ def test_streams_created_at_the_same_time_are_in_a_stable_order(client_for):
     streams = [LiveStreamFactory(created_at=same) for _ in range(5)]
     client = client_for(UserFactory())
     expected = sorted((s.pk for s in streams), reverse=True)
-    first = ids(assert_envelope(client.get(LIST_URL, {"limit": 2}), 200)["list"])
-    second = ids(assert_envelope(client.get(LIST_URL, {"limit": 2, "page": 2}), 200)["list"])
-    third = ids(assert_envelope(client.get(LIST_URL, {"limit": 2, "page": 3}), 200)["list"])
+    first = ids(assert_envelope(client.get(LIST_URL, {"limit": 2}), 200))
+    second = ids(assert_envelope(client.get(LIST_URL, {"limit": 2, "page": 2}), 200))
+    third = ids(assert_envelope(client.get(LIST_URL, {"limit": 2, "page": 3}), 200))
     assert first + second + third == expected
 
 
@@ -442,11 +459,9 @@ def test_a_bad_filter_is_a_400(client_for, catalogue, filters):
 
 
 def test_an_unknown_creator_lists_nothing(client_for, catalogue):
-    data = assert_envelope(
-        client_for(UserFactory()).get(LIST_URL, {"creator": new_object_id()}), 200
-    )
-    assert data["list"] == []
-    assert data["pagination"]["totalItems"] == 0
+    response = client_for(UserFactory()).get(LIST_URL, {"creator": new_object_id()})
+    assert assert_envelope(response, 200) == []
+    assert response.headers["X-Total-Count"] == "0"
 
 
 def test_removed_streams_are_never_listed(client_for, catalogue):
@@ -468,70 +483,70 @@ def twenty_five(db):
     return [s.pk for s in reversed(streams)]
 
 
-# (params, currentPage, totalPages, itemsPerPage, hasNextPage, hasPrevPage, slice listed)
+# (params, slice listed, the next page, the previous page): 20 a page by default.
 PAGES = [
-    pytest.param({}, 1, 3, 10, True, False, slice(0, 10), id="defaults"),
-    pytest.param({"page": 2}, 2, 3, 10, True, True, slice(10, 20), id="page-2"),
-    pytest.param({"page": 3}, 3, 3, 10, False, True, slice(20, 25), id="last-page"),
-    pytest.param({"page": 4}, 4, 3, 10, False, True, slice(0, 0), id="past-the-end"),
-    pytest.param({"page": 1000}, 1000, 3, 10, False, True, slice(0, 0), id="far-past-the-end"),
-    pytest.param({"page": 0}, 1, 3, 10, True, False, slice(0, 10), id="page-0"),
-    pytest.param({"page": -1}, 1, 3, 10, True, False, slice(0, 10), id="page-negative"),
-    pytest.param({"page": ""}, 1, 3, 10, True, False, slice(0, 10), id="page-blank"),
-    pytest.param({"limit": 1}, 1, 25, 1, True, False, slice(0, 1), id="limit-1"),
-    pytest.param({"limit": 0}, 1, 25, 1, True, False, slice(0, 1), id="limit-0"),
-    pytest.param({"limit": -3}, 1, 25, 1, True, False, slice(0, 1), id="limit-negative"),
-    pytest.param({"limit": 25}, 1, 1, 25, False, False, slice(0, 25), id="limit-exact"),
-    pytest.param({"limit": 100}, 1, 1, 100, False, False, slice(0, 25), id="limit-100"),
-    pytest.param({"limit": 500}, 1, 1, 100, False, False, slice(0, 25), id="limit-clamped"),
-    pytest.param({"page": 2, "limit": 7}, 2, 4, 7, True, True, slice(7, 14), id="page-2-of-7"),
-    pytest.param({"page": 4, "limit": 7}, 4, 4, 7, False, True, slice(21, 25), id="last-of-7"),
+    pytest.param({}, slice(0, 20), 2, None, id="defaults"),
+    pytest.param({"page": 2}, slice(20, 25), None, 1, id="last-page"),
+    pytest.param({"page": 3}, slice(0, 0), None, 2, id="past-the-end"),
+    pytest.param({"page": 1000}, slice(0, 0), None, 999, id="far-past-the-end"),
+    pytest.param({"page": 0}, slice(0, 20), 2, None, id="page-0"),
+    pytest.param({"page": -1}, slice(0, 20), 2, None, id="page-negative"),
+    pytest.param({"page": ""}, slice(0, 20), 2, None, id="page-blank"),
+    pytest.param({"limit": ""}, slice(0, 20), 2, None, id="limit-blank"),
+    pytest.param({"limit": 1}, slice(0, 1), 2, None, id="limit-1"),
+    pytest.param({"limit": 0}, slice(0, 1), 2, None, id="limit-0"),
+    pytest.param({"limit": -3}, slice(0, 1), 2, None, id="limit-negative"),
+    pytest.param({"limit": 10}, slice(0, 10), 2, None, id="limit-10"),
+    pytest.param({"limit": 25}, slice(0, 25), None, None, id="limit-exact"),
+    pytest.param({"limit": 100}, slice(0, 25), None, None, id="limit-100"),
+    pytest.param({"limit": 500}, slice(0, 25), None, None, id="limit-clamped"),
+    pytest.param({"page": 2, "limit": 7}, slice(7, 14), 3, 1, id="page-2-of-7"),
+    pytest.param({"page": 4, "limit": 7}, slice(21, 25), None, 3, id="last-of-7"),
 ]
 
 
-@pytest.mark.parametrize("params, page, pages, per_page, has_next, has_prev, listed", PAGES)
-def test_pagination(
-    client_for, twenty_five, params, page, pages, per_page, has_next, has_prev, listed
-):
-    data = assert_envelope(client_for(UserFactory()).get(LIST_URL, params), 200)
-    assert data["pagination"] == {
-        "currentPage": page,
-        "totalPages": pages,
-        "totalItems": 25,
-        "itemsPerPage": per_page,
-        "hasNextPage": has_next,
-        "hasPrevPage": has_prev,
+@pytest.mark.parametrize("params, listed, next_page, prev_page", PAGES)
+def test_pagination(client_for, twenty_five, params, listed, next_page, prev_page):
+    response = client_for(UserFactory()).get(LIST_URL, {**params, "status": "ended"})
+    data = assert_envelope(response, 200)
+    assert ids(data) == twenty_five[listed]
+    assert response.headers["X-Total-Count"] == "25"
+    found = links(response)
+    assert set(found) == {
+        rel for rel, page in (("next", next_page), ("prev", prev_page)) if page is not None
     }
-    assert ids(data["list"]) == twenty_five[listed]
+    for rel, page in (("next", next_page), ("prev", prev_page)):
+        if page is None:
+            continue
+        url = found[rel]
+        assert url.startswith(f"{settings.PUBLIC_BASE_URL}{LIST_URL}?")
+        assert page_of(url) == page
+        query = parse_qs(urlsplit(url).query)
+        assert query["status"] == ["ended"]  # the filters are kept
+        asked = params.get("limit")
+        expected_limit = 20 if asked in (None, "") else min(100, max(1, int(asked)))
+        assert int(query["limit"][0]) == expected_limit
 
 
-def test_walking_the_pages_lists_every_stream_once(client_for, twenty_five):
+def test_walking_the_links_lists_every_stream_once(client_for, twenty_five):
     client = client_for(UserFactory())
-    seen, page = [], 1
-    while True:
-        data = assert_envelope(client.get(LIST_URL, {"page": page, "limit": 4}), 200)
-        seen += ids(data["list"])
-        if not data["pagination"]["hasNextPage"]:
-            break
-        page += 1
-    assert page == 7
+    seen, url, pages = [], f"{LIST_URL}?limit=4", 0
+    while url:
+        response = client.get(url)
+        seen += ids(assert_envelope(response, 200))
+        pages += 1
+        following = links(response).get("next")
+        url = following.removeprefix(settings.PUBLIC_BASE_URL) if following else None
+    assert pages == 7
     assert seen == twenty_five
 
 
 @pytest.mark.django_db
 def test_an_empty_list(client_for):
-    data = assert_envelope(client_for(UserFactory()).get(LIST_URL), 200)
-    assert data == {
-        "list": [],
-        "pagination": {
-            "currentPage": 1,
-            "totalPages": 0,
-            "totalItems": 0,
-            "itemsPerPage": 10,
-            "hasNextPage": False,
-            "hasPrevPage": False,
-        },
-    }
+    response = client_for(UserFactory()).get(LIST_URL)
+    assert assert_envelope(response, 200) == []
+    assert response.headers["X-Total-Count"] == "0"
+    assert "Link" not in response.headers
 
 
 @pytest.mark.django_db
@@ -563,7 +578,7 @@ def test_each_listed_stream_carries_the_callers_role_and_replay_access(client_fo
 
     seen = {
         item["title"]: (item["role"], item["replayAccess"]["status"], item["recordingUrl"])
-        for item in data["list"]
+        for item in data
     }
     assert seen == {
         "mine": ("host", "owner", RECORDING_URL),
@@ -572,7 +587,7 @@ def test_each_listed_stream_carries_the_callers_role_and_replay_access(client_fo
         "rented": (None, "rented", RECORDING_URL),
         "other": (None, "none", None),
     }
-    assert {mine.pk, invited.pk, watched.pk, rented.pk, other.pk} == set(ids(data["list"]))
+    assert {mine.pk, invited.pk, watched.pk, rented.pk, other.pk} == set(ids(data))
 
 
 # --- GET /live-stream/funded ------------------------------------------------------------
@@ -614,18 +629,18 @@ def test_funded_lists_the_scheduled_streams_the_caller_funded(client_for):
     # A contribution given back while the stream is still scheduled no longer counts.
     Contribution.objects.filter(live_stream=refunded).update(status=ContributionStatus.REFUNDED)
 
-    data = assert_envelope(client_for(backer).get(FUNDED_URL), 200)
+    response = client_for(backer).get(FUNDED_URL)
+    data = assert_envelope(response, 200)
 
     assert titles(data) == ["sooner", "twice", "later"]  # by planned start
-    assert set(data["pagination"]) == PAGINATION_FIELDS
-    assert data["pagination"]["totalItems"] == 3
-    twice_item = data["list"][1]
+    assert response.headers["X-Total-Count"] == "3"
+    twice_item = data[1]
     assert twice_item["collectedFunding"] == 10
     assert twice_item["fundingPercentage"] == 10
     assert twice_item["status"] == "scheduled"
 
     assert titles(assert_envelope(client_for(other).get(FUNDED_URL), 200)) == ["sooner", "theirs"]
-    assert assert_envelope(client_for(UserFactory()).get(FUNDED_URL), 200)["list"] == []
+    assert assert_envelope(client_for(UserFactory()).get(FUNDED_URL), 200) == []
 
 
 @pytest.mark.django_db
@@ -633,16 +648,13 @@ def test_funded_is_paginated(client_for):
     backer = UserFactory(credits="100.00")
     for hours in range(1, 6):
         fund(backer, scheduled_with_goal(f"in {hours}h", starts_in_hours=hours))
-    data = assert_envelope(client_for(backer).get(FUNDED_URL, {"limit": 2, "page": 3}), 200)
-    assert titles(data) == ["in 5h"]
-    assert data["pagination"] == {
-        "currentPage": 3,
-        "totalPages": 3,
-        "totalItems": 5,
-        "itemsPerPage": 2,
-        "hasNextPage": False,
-        "hasPrevPage": True,
-    }
+    response = client_for(backer).get(FUNDED_URL, {"limit": 2, "page": 3})
+    assert titles(assert_envelope(response, 200)) == ["in 5h"]
+    assert response.headers["X-Total-Count"] == "5"
+    assert {rel: page_of(url) for rel, url in links(response).items()} == {"prev": 2}
+    first = client_for(backer).get(FUNDED_URL)
+    assert len(assert_envelope(first, 200)) == 5  # 20 a page by default
+    assert "Link" not in first.headers
 
 
 # --- GET /live-stream/my-replay-rentals -------------------------------------------------
@@ -938,9 +950,9 @@ def test_list_query_count_does_not_grow_with_the_streams(
     with django_assert_num_queries(LIST_QUERIES):
         response = client.get(LIST_URL, {"limit": 100})
     data = assert_envelope(response, 200)
-    assert len(data["list"]) == count
-    assert {item["role"] for item in data["list"]} == {None, "audience"}
-    assert "rented" in {item["replayAccess"]["status"] for item in data["list"]}
+    assert len(data) == count
+    assert {item["role"] for item in data} == {None, "audience"}
+    assert "rented" in {item["replayAccess"]["status"] for item in data}
 
 
 @pytest.mark.django_db
@@ -955,7 +967,7 @@ def test_funded_and_rentals_query_counts_do_not_grow(client_for, django_assert_n
     # Authentication, the count, the page, guests, mini crowdfundings, participations.
     with django_assert_num_queries(6):
         response = client.get(FUNDED_URL, {"limit": 100})
-    assert len(assert_envelope(response, 200)["list"]) == count
+    assert len(assert_envelope(response, 200)) == count
 
     # The same and the rentals (every stream is ended).
     with django_assert_num_queries(7):

@@ -14,6 +14,7 @@ from accounts.models import User
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
     BanAction,
+    GiftType,
     LiveStream,
     LiveStreamBan,
     LiveStreamType,
@@ -43,6 +44,7 @@ class World:
     other_duo: LiveStream  # scheduled duo stream; the caller is its invited guest
     duo_live: LiveStream  # the victim's active duo stream; the caller is its invited guest
     other_ban: LiveStreamBan
+    gift_type: GiftType  # active, 2 credits
 
     @property
     def streams(self) -> list[LiveStream]:
@@ -143,7 +145,9 @@ def build_world() -> World:
         action_type=BanAction.CHAT_ONLY,
         created_by=other,
     )
+    gift_type = GiftType.objects.create(credit_amount=Decimal("2"), svg="gifts/world.svg")
     return World(
+        gift_type=gift_type,
         me=me,
         other=other,
         victim=victim,

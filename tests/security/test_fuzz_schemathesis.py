@@ -52,11 +52,12 @@ CHECKS = [
 AGORA_EVENTS = "/api/v1/agora/events"
 CREATE_PATH = "/api/v1/live-stream/create"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-# Where a created object's id is found: operation -> (kind of id, path in `data`).
+# Where a created object's id is found: operation -> (kind of id, path in `data`,
+# the status that says it was made).
 CREATED_IDS = {
-    "POST /api/v1/live-stream/create": ("stream", ("id",)),
-    "POST /api/v1/live-stream-ban": ("ban", ("id",)),
-    "POST /api/v1/auth/register": ("user", ("user", "_id")),
+    "POST /api/v1/live-stream/create": ("stream", ("id",), 201),
+    "POST /api/v1/live-stream-ban": ("ban", ("id",), 200),  # 200 as its page shows
+    "POST /api/v1/auth/register": ("user", ("user", "_id"), 201),
 }
 
 
@@ -107,9 +108,9 @@ class FuzzRun:
         self._remember_created(case.operation.label, response)
 
     def _remember_created(self, label: str, response) -> None:
-        if label not in CREATED_IDS or response.status_code != 201:
+        if label not in CREATED_IDS or response.status_code != CREATED_IDS[label][2]:
             return
-        kind, path = CREATED_IDS[label]
+        kind, path, _status = CREATED_IDS[label]
         value = response.json()["data"]
         for key in path:
             value = value[key]
@@ -176,6 +177,10 @@ PREFERRED_STREAM = {
     "POST /api/v1/live-stream/join-as-guest": "duo_live",
     "POST /api/v1/live-stream/renew-token": "other_active",
     "POST /api/v1/live-stream/leave": "other_active",
+    "POST /api/v1/live-stream/{live_stream_id}/reminder": "other_scheduled",
+    "POST /api/v1/live-stream-reports/{stream_id}": "other_ended",
+    "GET /api/v1/participant/stream/{stream_id}/statistics": "my_ended",
+    "POST /api/v1/gifts/create": "other_active",
 }
 
 
@@ -228,10 +233,16 @@ def fuzz_schema(live_server, known_ids, settings):
 
     @schema.hook
     def flatmap_path_parameters(context, path_parameters):
-        if isinstance(path_parameters, dict) and "live_stream_id" in path_parameters:
-            return _with_known(path_parameters, "live_stream_id", known_ids, "stream", context)
-        if isinstance(path_parameters, dict) and "ban_id" in path_parameters:
+        if not isinstance(path_parameters, dict):
+            return st.just(path_parameters)
+        for name in ("live_stream_id", "stream_id"):
+            if name in path_parameters:
+                return _with_known(path_parameters, name, known_ids, "stream", context)
+        if "ban_id" in path_parameters:
             return _with_known(path_parameters, "ban_id", known_ids, "ban")
+        for name in ("user_id", "target_user_id"):
+            if name in path_parameters:
+                return _with_known(path_parameters, name, known_ids, "user")
         return st.just(path_parameters)
 
     @schema.hook
@@ -251,6 +262,10 @@ def fuzz_schema(live_server, known_ids, settings):
             strategy = _with_known(body, "liveStreamId", known_ids, "stream", context)
         if "targetUserId" in body:
             strategy = strategy.flatmap(lambda b: _with_known(b, "targetUserId", known_ids, "user"))
+        if "giftTypeId" in body:
+            strategy = strategy.flatmap(
+                lambda b: st.sampled_from([{**b, "giftTypeId": world.gift_type.pk}, b])
+            )
         if "amount" in body:  # a contribution the caller can afford
             strategy = strategy.flatmap(lambda b: st.sampled_from([{**b, "amount": 2.5}, b]))
         if "guests" in body:

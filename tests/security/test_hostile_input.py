@@ -34,7 +34,16 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import CreditTransaction, User
 from livestreams.lifecycle import LiveStreamStatus
-from livestreams.models import AgoraNotice, Contribution, LiveStream, LiveStreamBan
+from livestreams.models import (
+    AgoraNotice,
+    Contribution,
+    Gift,
+    LiveStream,
+    LiveStreamBan,
+    StreamReminder,
+    StreamReport,
+)
+from livestreams.services.audience import livestream_join_as_audience
 from tests.api import assert_envelope, assert_error
 from tests.factories import DEFAULT_PASSWORD
 from tests.helpers import world_snapshot
@@ -194,6 +203,40 @@ def test_an_oversized_field_in_a_body_under_the_limit_is_a_413(world, unchanged,
 )
 def test_a_field_over_its_maximum_length_is_a_400(world, unchanged, url, body, field):
     response = send_json(client_of(world.newcomer), "POST", url, body)
+    assert_error(response, 400, contains=f"{field}:")
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        pytest.param(
+            "/api/v1/live-stream-reports/{other_active}",
+            {"type": "other", "description": "d" * 1001},
+            "description",
+            id="report-description-1001",
+        ),
+        pytest.param(
+            "/api/v1/live-stream-reports/{other_active}",
+            {"type": "x" * 10_000},
+            "type",
+            id="report-type-10000",
+        ),
+        pytest.param(
+            "/api/v1/live-stream/{my_scheduled}/reminder",
+            {"minute": 10**30},
+            "minute",
+            id="reminder-minute-huge",
+        ),
+        pytest.param(
+            "/api/v1/gifts/create",
+            {"giftTypeId": "a" * 10_000, "liveStreamId": "{other_active}"},
+            "giftTypeId",
+            id="gift-type-id-10000",
+        ),
+    ],
+)
+def test_a_room_field_over_its_limit_is_a_400(world, unchanged, url, body, field):
+    response = send_json(client_of(world.me), "POST", with_ids(url, world), with_ids(body, world))
     assert_error(response, 400, contains=f"{field}:")
 
 
@@ -366,6 +409,22 @@ def test_a_control_character_in_a_ban_reason_is_a_400(world, unchanged):
     assert_error(response, 400, contains="reason:")
 
 
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS.values(), ids=CONTROL_CHARACTERS.keys())
+def test_a_control_character_in_a_report_description_is_a_400(world, unchanged, char):
+    body = {"type": "other", "description": f"bad{char}text"}
+    url = f"/api/v1/live-stream-reports/{world.other_active.pk}"
+    assert_error(send_json(client_of(world.me), "POST", url, body), 400, contains="description:")
+
+
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS.values(), ids=CONTROL_CHARACTERS.keys())
+def test_a_control_character_in_a_search_or_filter_is_a_400(world, unchanged, char):
+    client = client_of(world.me)
+    viewers = f"/api/v1/live-stream/{world.my_active.pk}/viewers"
+    assert_error(client.get(viewers, {"search": f"a{char}b"}), 400, contains="search:")
+    bans = "/api/v1/live-stream-ban"
+    assert_error(client.get(bans, {"targetUser": f"a{char}b"}), 400, contains="targetUser:")
+
+
 ACCEPTED_TEXT = {
     "emoji": "Launch party 🎉🚀 👩‍👩‍👧",
     "rtl-override": "harmless\u202etxt.exe",
@@ -410,7 +469,7 @@ def test_unicode_and_injection_strings_in_a_stream_are_stored_and_returned_verba
     shown = assert_envelope(client.get(f"/api/v1/live-stream/{stream.pk}"), 200)
     assert (shown["title"], shown["motivation"]) == (text, f"Because:\r\n\t{text}")
     listed = assert_envelope(client.get(f"/api/v1/live-stream?creator={world.newcomer.pk}"), 200)
-    assert [s["title"] for s in listed["list"]] == [text]
+    assert [s["title"] for s in listed] == [text]
     assert LiveStream.objects.count() == len(world.streams) + 1  # nothing else happened
 
 
@@ -464,10 +523,40 @@ def test_injection_strings_in_a_sign_in_are_refused(world, unchanged, text):
         "/api/v1/live-stream/' OR 1=1 --",
         "/api/v1/live-stream/{{7*7}}/replay-status",
         "/api/v1/live-stream/64d15f9e2e6c8f4d5a12345%00/viewer-count",
+        "/api/v1/live-stream/' OR 1=1 --/viewers",
+        "/api/v1/live-stream/{{7*7}}/gift-statistics",
+        "/api/v1/live-stream/user/' OR '1'='1/past-streams",
+        "/api/v1/live-stream/user/%00/upcoming-live-streams",
+        "/api/v2/live-stream/user/${7*7}/upcoming-live-streams",
+        "/api/v1/participant/stream/' OR 1=1 --/statistics",
+        "/api/v1/live-stream-ban/check/{{7*7}}",
+        "/api/v1/live-stream-ban?targetUserId=' OR 1=1 --",
+        "/api/v1/live-stream-ban?startDate={{7*7}}",
+        "/api/v1/live-stream-ban?actionType=' OR 1=1 --",
+        "/api/v1/live-stream/catch-streamers?limit=1 OR 1=1",
+        "/api/v1/live-stream/most-watched-creators?limit=${7*7}",
+        "/api/v1/live-stream/guest-streams?sortBy=title; DROP TABLE x",
+        "/api/v1/live-stream/guest-streams?sortOrder=' OR 1=1 --",
+        "/api/v1/live-stream/my-past-streams?limit=%00",
+        "/api/v1/users/me/transactions?types=' OR 1=1 --",
+        "/api/v1/users/me/transactions?statuses={{7*7}}",
+        "/api/v1/users/me/transactions?dateFrom=' OR 1=1 --",
+        "/api/v1/users/me/transactions?dateTo=2026-01-01T00:00:00%00",
+        "/api/v1/users/me/transactions?sort=created_at; DROP TABLE x",
+        '/api/v1/users/me/transactions?direction={"$ne": null}',
     ],
 )
 def test_injection_strings_in_a_url_are_a_400(world, unchanged, url):
     assert_error(client_of(world.me).get(url), 400)
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999", "0x10", "1_0"])
+def test_a_window_that_is_no_finite_number_is_a_400(world, unchanged, value):
+    client = client_of(world.me)
+    v1 = f"/api/v1/live-stream/user/{world.other.pk}/upcoming-live-streams"
+    v2 = f"/api/v2/live-stream/user/{world.other.pk}/upcoming-live-streams"
+    assert_error(client.get(v1, {"hoursBefore": value}), 400, contains="hoursBefore:")
+    assert_error(client.get(v2, {"minutesAfter": value}), 400, contains="minutesAfter:")
 
 
 # --- Other users' objects (BOLA) ---------------------------------------------------------
@@ -529,6 +618,64 @@ BOLA = [
         403,
     ),
     ("leave-never-joined", "POST", S + "/leave", {"liveStreamId": "{other_active}"}, 403),
+    (
+        "statistics-of-another-creators-stream",
+        "GET",
+        "/api/v1/participant/stream/{other_active}/statistics",
+        None,
+        403,
+    ),
+    (
+        "check-another-users-ban-elsewhere",
+        "GET",
+        BANS + "/check/{bystander}?liveStreamId={other_scheduled}",
+        None,
+        403,
+    ),
+    (
+        "gift-to-own-stream",
+        "POST",
+        "/api/v1/gifts/create",
+        {"giftTypeId": "{gift_type}", "liveStreamId": "{my_active}"},
+        403,
+    ),
+    (
+        "gift-to-a-stream-never-joined",
+        "POST",
+        "/api/v1/gifts/create",
+        {"giftTypeId": "{gift_type}", "liveStreamId": "{other_active}"},
+        403,
+    ),
+    (
+        "gift-as-an-invited-guest",
+        "POST",
+        "/api/v1/gifts/create",
+        {"giftTypeId": "{gift_type}", "liveStreamId": "{duo_live}"},
+        403,
+    ),
+    ("report-own-stream", "POST", "/api/v1/live-stream-reports/{my_active}", {"type": "spam"}, 403),
+    (
+        "a-ban-id-as-a-report-stream",
+        "POST",
+        "/api/v1/live-stream-reports/{my_ban}",
+        {"type": "spam"},
+        404,
+    ),
+    (
+        "a-stream-id-as-a-gift-type",
+        "POST",
+        "/api/v1/gifts/create",
+        {"giftTypeId": "{other_active}", "liveStreamId": "{other_active}"},
+        404,
+    ),
+    ("a-stream-id-as-a-user-id", "GET", S + "/user/{other_active}/past-streams", None, 404),
+    (
+        "a-deactivated-users-upcoming-streams",
+        "GET",
+        S + "/user/{deactivated}/upcoming-live-streams",
+        None,
+        404,
+    ),
     ("a-ban-id-as-a-stream-id", "GET", S + "/{my_ban}", None, 404),
     ("a-user-id-as-a-stream-id", "POST", S + "/{other}/end", None, 404),
     ("a-stream-id-as-a-ban-id", "DELETE", BANS + "/{other_scheduled}", None, 404),
@@ -695,11 +842,58 @@ def test_server_owned_fields_in_a_ban_are_ignored(world):
         "isActive": False,
     }
     data = assert_envelope(
-        send_json(client_of(world.me), "POST", "/api/v1/live-stream-ban", body), 201
+        send_json(client_of(world.me), "POST", "/api/v1/live-stream-ban", body), 200
     )
     ban = LiveStreamBan.objects.get(pk=data["id"])
     assert (ban.created_by_id, ban.lifted_at) == (world.me.pk, None)
     assert data["isActive"] is True
+
+
+def test_server_owned_fields_in_a_report_are_ignored(world):
+    url = f"/api/v1/live-stream-reports/{world.other_active.pk}"
+    body = {
+        "type": "spam",
+        "status": "resolved",
+        "reporterId": world.other.pk,
+        "liveStreamId": world.my_active.pk,
+        "_id": "0123456789abcdef01234567",
+        "note": "closed already",
+    }
+    data = assert_envelope(send_json(client_of(world.me), "POST", url, body), 201)
+    report = StreamReport.objects.get()
+    assert (report.status, report.reporter_id, report.live_stream_id, report.note) == (
+        "open",
+        world.me.pk,
+        world.other_active.pk,
+        "",
+    )
+    assert data["_id"] == report.pk != "0123456789abcdef01234567"
+
+
+def test_server_owned_fields_in_a_gift_are_ignored(world):
+    livestream_join_as_audience(user=world.me, live_stream_id=world.other_active.pk)
+    balance = User.objects.get(pk=world.me.pk).credit_balance
+    body = {
+        "giftTypeId": world.gift_type.pk,
+        "liveStreamId": world.other_active.pk,
+        "creditAmount": 0.01,
+        "price": 0,
+        "senderId": world.other.pk,
+        "count": 100,
+    }
+    assert_envelope(send_json(client_of(world.me), "POST", "/api/v1/gifts/create", body), 201)
+    gift = Gift.objects.get()
+    assert (gift.sender_id, gift.credit_amount) == (world.me.pk, 2)
+    assert User.objects.get(pk=world.me.pk).credit_balance == balance - 2
+
+
+def test_server_owned_fields_in_a_reminder_are_ignored(world):
+    url = f"/api/v1/live-stream/{world.my_scheduled.pk}/reminder"
+    body = {"minute": 10, "mode": "ON_START", "status": "FIRED", "scheduledFor": "2020-01-01"}
+    data = assert_envelope(send_json(client_of(world.me), "POST", url, body), 200)
+    assert (data["mode"], data["status"]) == ("BEFORE_START", "ARMED")
+    reminder = StreamReminder.objects.get()
+    assert (reminder.user_id, reminder.state) == (world.me.pk, "armed")
 
 
 # --- Forged and unusable JWTs -----------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Demo data for `make run`: users, a profile photo and streams in several states,
-made through the same services as the API.
+"""Demo data for `make run`: users, a profile photo, streams in several states,
+and a live room with viewers, gifts, a reminder and an open report, all made
+through the same services as the API.
 
 Idempotent: running it again finds what it made before and adds only what is
 missing. It refuses to run in production.
@@ -18,12 +19,26 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import ProfilePhoto, User
+from accounts.services.credits import credits_grant
 from accounts.services.photos import profile_photo_set
-from livestreams.models import LiveStream, LiveStreamType
+from livestreams.lifecycle import LIVE
+from livestreams.models import (
+    Gift,
+    GiftType,
+    LiveStream,
+    LiveStreamType,
+    Participant,
+    StreamReminder,
+    StreamReport,
+)
+from livestreams.services.audience import livestream_join_as_audience
 from livestreams.services.broadcasting import livestream_join_as_creator
 from livestreams.services.creation import livestream_create
+from livestreams.services.gifts import gift_send, gift_type_save
 from livestreams.services.moderation import livestream_cancel, livestream_end
 from livestreams.services.recording import livestream_recording_ready
+from livestreams.services.reminders import reminder_set
+from livestreams.services.reports import report_create
 
 DEMO_PASSWORD = "allmine-demo-2026"  # demo data only: the command refuses production
 
@@ -33,9 +48,28 @@ DEMO_USERS = [
     ("demo_guest", "Ece", "Kaya", "invited guest"),
     ("demo_viewer", "Mert", "Demir", "viewer"),
     ("demo_host", "Selin", "Aydın", "creator of the active stream"),
+    ("demo_fan", "Can", "Öztürk", "viewer of the active stream (sends gifts, reported it)"),
 ]
 ADMIN_USERNAME = "admin"
 MODERATOR_USERNAME = "demo_moderator"
+LIVE_TITLE = "Canlı oyun gecesi"
+FUNDED_TITLE = "Yeni ürün tanıtımı"
+
+
+def _gift_svg(colour: str, shape: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path d="{shape}" '
+        f'fill="{colour}"/></svg>'
+    ).encode()
+
+
+# Price in credits, colour and shape of the demo's gift types.
+DEMO_GIFTS = [
+    ("1", "#e11d48", "M12 21l-1-1C5 15 2 12 2 8a5 5 0 0 1 10-2 5 5 0 0 1 10 2c0 4-3 7-9 12z"),
+    ("5", "#f59e0b", "M12 2l3 7h7l-6 4 2 8-6-5-6 5 2-8-6-4h7z"),
+    ("25", "#7c3aed", "M3 18h18l-2-10-5 4-2-7-2 7-5-4z"),
+]
 
 
 def _portrait() -> SimpleUploadedFile:
@@ -72,6 +106,7 @@ class Command(BaseCommand):
         if not ProfilePhoto.objects.filter(user=users["demo_creator"]).exists():
             profile_photo_set(user=users["demo_creator"], upload=_portrait())
             created += 1
+        created += self._room(users, _admin)
 
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} objects created)."))
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
@@ -107,7 +142,7 @@ class Command(BaseCommand):
         # A scheduled duo stream with a funding goal, starting tomorrow.
         if ensure(
             creator,
-            "Yeni ürün tanıtımı",
+            FUNDED_TITLE,
             live_stream_type=LiveStreamType.DUOSELF,
             guests=[guest.pk],
             interest="technology",
@@ -149,8 +184,49 @@ class Command(BaseCommand):
             created += 1
 
         # Another creator's stream that is live now.
-        stream = ensure(host, "Canlı oyun gecesi", interest="gaming")
+        stream = ensure(host, LIVE_TITLE, interest="gaming")
         if stream:
             livestream_join_as_creator(user=host, live_stream_id=stream.pk)
+            created += 1
+        return created
+
+    def _room(self, users, admin) -> int:
+        """The live stream's room: gift types, two viewers, gifts, an open report,
+        and a reminder of the funded stream. Each part is made once."""
+        created = 0
+        if not GiftType.objects.exists():
+            for amount, colour, shape in DEMO_GIFTS:
+                gift_type_save(
+                    actor=admin, credit_amount=Decimal(amount), svg=_gift_svg(colour, shape)
+                )
+                created += 1
+        live = LiveStream.objects.filter(creator=users["demo_host"], title=LIVE_TITLE).first()
+        if live is None or live.status not in LIVE:
+            return created
+        fan, viewer = users["demo_fan"], users["demo_viewer"]
+        credits_grant(
+            user=fan, amount=Decimal("100"), reason="Demo credits", idempotency_key="demo-fan-100"
+        )
+        for user in (fan, viewer):
+            if not Participant.objects.filter(live_stream=live, user=user).exists():
+                livestream_join_as_audience(user=user, live_stream_id=live.pk)
+                created += 1
+        if not Gift.objects.filter(live_stream=live).exists():
+            for gift_type in GiftType.objects.filter(is_active=True).order_by("credit_amount")[:2]:
+                gift_send(user=fan, live_stream_id=live.pk, gift_type_id=gift_type.pk)
+                created += 1
+        if not StreamReport.objects.filter(live_stream=live).exists():
+            report_create(
+                user=fan,
+                live_stream_id=live.pk,
+                type="spam",
+                description="Aynı bağlantıyı sohbete tekrar tekrar yazıyorlar.",
+            )
+            created += 1
+        funded = LiveStream.objects.filter(
+            title=FUNDED_TITLE, creator=users["demo_creator"]
+        ).first()
+        if funded is not None and not StreamReminder.objects.filter(live_stream=funded).exists():
+            reminder_set(user=viewer, live_stream_id=funded.pk, minute=15)
             created += 1
         return created
