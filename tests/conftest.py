@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
-from tests.helpers import browser_for, run_moderators_migration
+from tests.helpers import browser_for, run_later_moderator_grants, run_moderators_migration
 
 # Hashing speed is not what these tests measure.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -84,6 +84,7 @@ def moderators_group(db):
     migration is then run again."""
     if not Group.objects.filter(name="Moderators").exists():
         run_moderators_migration()
+        run_later_moderator_grants()
     return Group.objects.get(name="Moderators")
 
 

@@ -116,11 +116,15 @@ def run_moderators_migration(forwards: bool = True) -> None:
         else MODERATORS_MIGRATION.remove_moderators
     )
     run(state.apps, None)
-    if forwards:  # the later grants to the group (reports, gifts)
-        state = MigrationExecutor(connection).loader.project_state(
-            ("livestreams", "0008_moderators_see_reports_and_gifts"), at_end=True
-        )
-        REPORTS_MIGRATION.grant(state.apps, None)
+
+
+def run_later_moderator_grants() -> None:
+    """The later data migration giving the Moderators group the view permissions
+    of the report queue and the gifts."""
+    state = MigrationExecutor(connection).loader.project_state(
+        ("livestreams", "0008_moderators_see_reports_and_gifts"), at_end=True
+    )
+    REPORTS_MIGRATION.grant(state.apps, None)
 
 
 # --- Pages' forms ---------------------------------------------------------------------

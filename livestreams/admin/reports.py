@@ -245,7 +245,7 @@ class StreamReportAdmin(
             apply=lambda r, d: report_ban_user(
                 actor=request.user,
                 report_id=r.pk,
-                target_user_id=d["username"].pk,
+                target_user_id=d["user"].pk,
                 action_type=d["action_type"],
                 reason=d["reason"],
             ),

@@ -14,6 +14,7 @@ from accounts.models import CreditTransaction, ProfilePhoto, User
 from livestreams.lifecycle import LiveStreamStatus, is_fundable, is_rentable
 from livestreams.management.commands.load_demo_data import (
     ADMIN_USERNAME,
+    DEMO_GIFTS,
     DEMO_PASSWORD,
     DEMO_USERS,
     MODERATOR_USERNAME,
@@ -61,7 +62,8 @@ def test_demo_data_loads_twice_on_an_empty_database(moderators_group, media_root
 
     made = int(READY.search(first).group(1))
     usernames = [username for username, *_ in DEMO_USERS]
-    assert made == len(usernames) + 2 + 4 + 1  # users, admin and moderator, streams, photo
+    room = len(DEMO_GIFTS) + 2 + 2 + 1 + 1  # gift types, viewers, gifts, a report, a reminder
+    assert made == len(usernames) + 2 + 4 + 1 + room  # users, admin and moderator, streams, photo
     assert set(User.objects.values_list("username", flat=True)) == {
         *usernames,
         ADMIN_USERNAME,

@@ -358,7 +358,7 @@ def test_a_refused_stream_action_leaves_the_report_open(queue):
 def test_banning_a_user_from_the_reported_stream(queue):
     mod = moderator()
     troll = UserFactory(username="troll")
-    fields = {"username": "TROLL", "action_type": "CHAT_ONLY", "reason": "Spamming the chat."}
+    fields = {"user": troll.pk, "action_type": "CHAT_ONLY", "reason": "Spamming the chat."}
     act(admin_client(mod), "ban_user", [queue["oldest"]], **fields)
 
     ban = LiveStreamBan.objects.get()
