@@ -7,10 +7,12 @@ from livestreams.models.agora import (
     AgoraKickStatus,
     AgoraNotice,
     AgoraNoticeOutcome,
+    UnsignedBigIntegerField,
 )
 from livestreams.models.audience import Participant
 from livestreams.models.bans import BanAction, LiveStreamBan
 from livestreams.models.money import Contribution, ContributionStatus, ReplayAccess
+from livestreams.models.recording import ACTIVE_RECORDING_STATUSES, Recording, RecordingStatus
 from livestreams.models.streams import (
     MONEY,
     Guest,
@@ -21,6 +23,7 @@ from livestreams.models.streams import (
 )
 
 __all__ = [
+    "ACTIVE_RECORDING_STATUSES",
     "MONEY",
     "AgoraClientSequence",
     "AgoraKick",
@@ -38,5 +41,8 @@ __all__ = [
     "MiniCrowdFunding",
     "MiniCrowdFundingStatus",
     "Participant",
+    "Recording",
+    "RecordingStatus",
     "ReplayAccess",
+    "UnsignedBigIntegerField",
 ]

@@ -9,7 +9,6 @@ from django.utils import timezone
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.media import delete_files_on_commit
-from livestreams.agora import kicks
 from livestreams.lifecycle import (
     NOT_STARTED,
     Action,
@@ -19,6 +18,7 @@ from livestreams.lifecycle import (
 )
 from livestreams.models import LiveStream
 from livestreams.selectors.viewing import prepare_for_viewer
+from livestreams.services import agora_kicks, recording
 from livestreams.services.access import (
     actor_in,
     is_moderator,
@@ -28,17 +28,28 @@ from livestreams.services.access import (
 )
 from livestreams.services.audience import audience_leaves
 from livestreams.services.money import refund_contributions
+from livestreams.tasks.agora import agora_kick_run, recording_run
 
 
 def end_stream(stream: LiveStream, now, *, by: Actor) -> None:
-    """End an active stream (locked): everyone leaves, and Agora is asked (after
-    the commit) to take everyone out of the channel."""
+    """End an active stream (locked): everyone leaves; after the commit, Agora is
+    asked to take everyone out of the channel and to stop recording it."""
     stream.status = transition_target(Action.END, stream.status, by)
     stream.ended_at = now
     stream.host_present = False
     stream.save(update_fields=["status", "ended_at", "host_present", "updated_at"])
     audience_leaves(stream, now)
-    kicks.schedule_end_kick(live_stream=stream)  # everyone out of the channel, on commit
+    kick = agora_kicks.kick_create_for_end(live_stream=stream)
+    if kick is not None:  # everyone out of the channel
+        agora_kick_run.delay_on_commit(kick.pk)
+    stop_recordings(stream, now)
+
+
+def stop_recordings(stream: LiveStream, now) -> None:
+    """A stream that is over (ended, expired, removed) is no longer recorded;
+    the stops are enqueued for after the commit."""
+    for recording_id in recording.recordings_end(stream=stream, now=now):
+        recording_run.delay_on_commit(recording_id)
 
 
 def _manager(stream: LiveStream, actor) -> Actor:
@@ -94,6 +105,7 @@ def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
         moderating = stream.creator_id != actor.pk
         if removal_ends_first(stream.status, by_moderator=moderating):
             end_stream(stream, now, by=Actor.MODERATOR)
+        stop_recordings(stream, now)
         if stream.status in NOT_STARTED:
             refund_contributions(stream)
         stream.deleted_at = now

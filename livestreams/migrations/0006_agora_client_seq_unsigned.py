@@ -1,0 +1,56 @@
+"""clientSeq is an unsigned 64-bit integer (Agora's documentation): stored
+shifted by -2**63 in the same BIGINT column (`UnsignedBigIntegerField`), so that
+0 .. 2**64-1 round-trips, in order, on PostgreSQL and SQLite. The existing values
+(0 .. 2**63-1) are shifted here; 2**63 is subtracted as two halves, which fit in
+a 64-bit integer on both databases."""
+
+import livestreams.models.agora
+from django.db import migrations
+
+HALF = 2**62
+TABLES = ("livestreams_agoranotice", "livestreams_agoraclientsequence")
+
+
+def shift(apps, schema_editor):
+    quote = schema_editor.quote_name
+    for table in TABLES:
+        schema_editor.execute(
+            f"UPDATE {quote(table)} SET {quote('client_seq')} = "
+            f"{quote('client_seq')} - {HALF} - {HALF} WHERE {quote('client_seq')} IS NOT NULL"
+        )
+
+
+def unshift(apps, schema_editor):
+    # Values of 2**63 and above did not exist before: the notice forgets them, the
+    # per-user order keeps the largest value the old column holds.
+    quote = schema_editor.quote_name
+    column = quote("client_seq")
+    for table, above in zip(TABLES, ("NULL", str(2**63 - 1)), strict=True):
+        schema_editor.execute(
+            f"UPDATE {quote(table)} SET {column} = CASE WHEN {column} < 0 "
+            f"THEN {column} + {HALF} + {HALF} ELSE {above} END WHERE {column} IS NOT NULL"
+        )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("livestreams", "0005_list_indexes"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="agoraclientsequence",
+            name="client_seq",
+            field=livestreams.models.agora.UnsignedBigIntegerField(
+                verbose_name="last applied client sequence"
+            ),
+        ),
+        migrations.AlterField(
+            model_name="agoranotice",
+            name="client_seq",
+            field=livestreams.models.agora.UnsignedBigIntegerField(
+                blank=True, null=True, verbose_name="client sequence"
+            ),
+        ),
+        migrations.RunPython(shift, unshift),
+    ]
