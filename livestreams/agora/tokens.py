@@ -22,8 +22,7 @@ with warnings.catch_warnings():
     # Importing agoraiotools imports its legacy DynamicKey modules too, each of
     # which warns that it is deprecated; only AccessToken2 is used here.
     warnings.simplefilter("ignore", DeprecationWarning)
-    from agoraiotools.RtcTokenBuilder2 import RtcTokenBuilder as RtcTokenBuilder2
-    from agoraiotools.RtmTokenBuilder2 import RtmTokenBuilder as RtmTokenBuilder2
+    from agoraiotools.AccessToken2 import AccessToken, ServiceRtc, ServiceRtm
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -72,12 +71,17 @@ def rtc_token(*, channel_name: str, uid: int, role: str, now: datetime, ttl: int
     app_id, certificate = settings.AGORA_APP_ID, settings.AGORA_APP_CERTIFICATE
     rtc_role = _RTC_ROLES[role]
     if settings.AGORA_TOKEN_VERSION == VERSION_007:
-        # AccessToken2 counts expiries in seconds from the moment it is built.
-        return str(
-            RtcTokenBuilder2.build_token_with_uid(
-                app_id, certificate, channel_name, int(uid), rtc_role, ttl, ttl
-            )
-        )
+        service = ServiceRtc(channel_name, int(uid))
+        privileges = [ServiceRtc.kPrivilegeJoinChannel]
+        if rtc_role == int(Role_Publisher):
+            privileges += [
+                ServiceRtc.kPrivilegePublishAudioStream,
+                ServiceRtc.kPrivilegePublishVideoStream,
+                ServiceRtc.kPrivilegePublishDataStream,
+            ]
+        for privilege in privileges:
+            service.add_privilege(privilege, ttl)
+        return _access_token_2(service, now=now, ttl=ttl)
     expires_ts = int(now.replace(microsecond=0).timestamp()) + ttl
     return str(
         RtcTokenBuilder.buildTokenWithUid(
@@ -90,11 +94,32 @@ def rtm_token(*, user_id: str, now: datetime, ttl: int) -> str:
     """An RTM (Signaling) login token for the account `user_id`."""
     app_id, certificate = settings.AGORA_APP_ID, settings.AGORA_APP_CERTIFICATE
     if settings.AGORA_TOKEN_VERSION == VERSION_007:
-        return str(RtmTokenBuilder2.build_token(app_id, certificate, user_id, ttl))
+        service = ServiceRtm(user_id)
+        service.add_privilege(ServiceRtm.kPrivilegeLogin, ttl)
+        return _access_token_2(service, now=now, ttl=ttl)
     expires_ts = int(now.replace(microsecond=0).timestamp()) + ttl
     return str(
         RtmTokenBuilder.buildToken(app_id, certificate, user_id, int(Role_Rtm_User), expires_ts)
     )
+
+
+def _access_token_2(service: object, *, now: datetime, ttl: int) -> str:
+    """An AccessToken2 (007) holding one service, issued at `now` (whole seconds)
+    and valid `ttl` seconds, as are its privileges (AccessToken2 counts them from
+    the moment of issue): the expiry the API reports is the token's own. Built
+    the way agoraiotools' RtcTokenBuilder2/RtmTokenBuilder2 build theirs, which
+    take the issue time from the clock instead."""
+    token = AccessToken(
+        settings.AGORA_APP_ID,
+        settings.AGORA_APP_CERTIFICATE,
+        issue_ts=int(now.replace(microsecond=0).timestamp()),
+        expire=ttl,
+    )
+    token.add_service(service)
+    built = str(token.build())
+    if not built:  # the builder returns "" for an app id or certificate it refuses
+        raise ValueError("AGORA_APP_ID and AGORA_APP_CERTIFICATE must be 32 hex characters.")
+    return built
 
 
 def issue_credentials(*, channel_name: str, user: "User", role: str, now: datetime) -> Credentials:

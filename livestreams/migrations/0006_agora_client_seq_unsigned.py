@@ -12,24 +12,29 @@ TABLES = ("livestreams_agoranotice", "livestreams_agoraclientsequence")
 
 
 def shift(apps, schema_editor):
-    quote = schema_editor.quote_name
-    for table in TABLES:
-        schema_editor.execute(
-            f"UPDATE {quote(table)} SET {quote('client_seq')} = "
-            f"{quote('client_seq')} - {HALF} - {HALF} WHERE {quote('client_seq')} IS NOT NULL"
-        )
+    connection = schema_editor.connection
+    quote = connection.ops.quote_name
+    column = quote("client_seq")
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(
+                f"UPDATE {quote(table)} SET {column} = {column} - {HALF} - {HALF} "
+                f"WHERE {column} IS NOT NULL"
+            )
 
 
 def unshift(apps, schema_editor):
     # Values of 2**63 and above did not exist before: the notice forgets them, the
     # per-user order keeps the largest value the old column holds.
-    quote = schema_editor.quote_name
+    connection = schema_editor.connection
+    quote = connection.ops.quote_name
     column = quote("client_seq")
-    for table, above in zip(TABLES, ("NULL", str(2**63 - 1)), strict=True):
-        schema_editor.execute(
-            f"UPDATE {quote(table)} SET {column} = CASE WHEN {column} < 0 "
-            f"THEN {column} + {HALF} + {HALF} ELSE {above} END WHERE {column} IS NOT NULL"
-        )
+    with connection.cursor() as cursor:
+        for table, above in zip(TABLES, ("NULL", str(2**63 - 1)), strict=True):
+            cursor.execute(
+                f"UPDATE {quote(table)} SET {column} = CASE WHEN {column} < 0 "
+                f"THEN {column} + {HALF} + {HALF} ELSE {above} END WHERE {column} IS NOT NULL"
+            )
 
 
 class Migration(migrations.Migration):

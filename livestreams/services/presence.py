@@ -144,8 +144,11 @@ def presence_apply_channel(
         if not users.exists or users.audience_complete:
             # Not in the channel: they were there when last seen, not since.
             gone = present.exclude(user__agora_uid__in=listed).filter(last_seen_at__lt=grace)
-            while (batch := _leave_at_last_seen(gone)) > 0:
+            while True:
+                batch = _leave_at_last_seen(gone)
                 left += batch
+                if batch < BATCH:
+                    break
         on_air = users.broadcasters
         if (
             stream.host_present
