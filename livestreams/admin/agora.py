@@ -31,7 +31,7 @@ from livestreams.services.agora_kicks import WORKABLE
 # A job due this long ago and still not done: its worker is not running.
 STUCK_AFTER = timedelta(minutes=10)
 RED, AMBER, GREEN, GREY = "#b91c1c", "#b45309", "#15803d", "#4b5563"
-KICK_COLOURS = {
+KICK_COLOURS: dict[str, str] = {
     AgoraKickStatus.PENDING: AMBER,
     AgoraKickStatus.FAILED: RED,
     AgoraKickStatus.LIFTING: AMBER,
@@ -39,7 +39,7 @@ KICK_COLOURS = {
     AgoraKickStatus.LIFTED: GREY,
     AgoraKickStatus.CANCELLED: GREY,
 }
-RECORDING_COLOURS = {
+RECORDING_COLOURS: dict[str, str] = {
     RecordingStatus.STARTING: AMBER,
     RecordingStatus.RECORDING: GREEN,
     RecordingStatus.STOPPING: AMBER,
@@ -62,7 +62,7 @@ def _error(text: str) -> str:
     return text if len(text) <= 120 else text[:120] + "…"
 
 
-class AgoraJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AgoraJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-only, visible to moderators (who hold no per-model permission for these)."""
 
     paginator = LargeTablePaginator

@@ -71,11 +71,11 @@ def list_rules() -> list[KickingRule]:
         rule_id = _integer(item.get("id"))
         if rule_id is None:
             continue
-        privileges = item.get("privileges")
+        privileges, cname = item.get("privileges"), item.get("cname")
         rules.append(
             KickingRule(
                 id=rule_id,
-                channel_name=item.get("cname") if isinstance(item.get("cname"), str) else "",
+                channel_name=cname if isinstance(cname, str) else "",
                 uid=_integer(item.get("uid")) or None,  # 0 or absent: everyone
                 privileges=tuple(p for p in privileges if isinstance(p, str))
                 if isinstance(privileges, list)

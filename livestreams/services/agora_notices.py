@@ -40,7 +40,7 @@ def agora_notice_apply(
     *,
     notice_id: str,
     event_type: int,
-    payload: dict,
+    payload: dict[str, Any],
     product_id: int | None = None,
     notify_ms: int | None = None,
     channel_name: str = "",
@@ -144,7 +144,7 @@ def _agora_notice_effect(notice: AgoraNotice) -> str:
         return _agora_channel_destroyed(stream, notice)
 
     user = User.objects.filter(agora_uid=notice.uid).only("pk", "agora_uid").first()
-    if user is None:
+    if user is None or notice.uid is None or notice.client_seq is None:
         return AgoraNoticeOutcome.UNKNOWN_USER
     if not _agora_sequence_advance(notice.channel_name, notice.uid, notice.client_seq):
         return AgoraNoticeOutcome.STALE

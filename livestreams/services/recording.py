@@ -89,7 +89,7 @@ def _token_ttl() -> int:
         + settings.LIVESTREAM_OVERDUE_GRACE_MINUTES * 60
         + 3600
     )
-    return min(86400, longest)
+    return min(86400, int(longest))
 
 
 def _recorder_uid() -> int:
@@ -475,7 +475,9 @@ def livestream_recording_ready(*, live_stream_id: str, url: str) -> LiveStream:
     offers it, rented. (Set by hand, for example for the demo data; Cloud
     Recording sets it by itself.)"""
     with transaction.atomic():
-        stream = LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
+        stream: LiveStream | None = (
+            LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
+        )
         if stream is None:
             raise NotFound("No live stream has this id.")
         if not stream.recording:

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from livestreams.agora.presence import ChannelUsers
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import Guest, LiveStream, LiveStreamType, Participant
 from livestreams.services.presence import (
+    CURSOR_KEY,
     presence_apply_channel,
     presence_expire,
     presence_reconcile,
@@ -223,6 +225,7 @@ def test_only_streams_with_someone_present_are_read_in_turns_within_the_rate_lim
     ]
     LiveStreamFactory(status=LiveStreamStatus.ACTIVE, started_at=now)  # nobody present
     LiveStreamFactory(status=LiveStreamStatus.ENDED)
+    cache.delete(CURSOR_KEY)  # where earlier runs (other tests) left off
 
     started = time.monotonic()
     presence_reconcile(limit=2)
