@@ -94,7 +94,7 @@ def presence_reconcile(
         return summary
     limit = settings.AGORA_PRESENCE_CHANNELS_PER_RUN if limit is None else limit
     candidates = streams_with_presence().order_by("pk")
-    cursor = cache.get(CURSOR_KEY) or ""
+    cursor = _cursor()
     batch = list(candidates.filter(pk__gt=cursor).values_list("pk", "channel_name")[:limit])
     if len(batch) < limit:  # wrap around to the first ones
         seen_ids = {pk for pk, _name in batch}
@@ -119,8 +119,22 @@ def presence_reconcile(
         )
         summary.seen += seen
         summary.left += left
-        cache.set(CURSOR_KEY, stream_id, timeout=None)
+        _cursor(stream_id)
     return summary
+
+
+def _cursor(stream_id: str | None = None) -> str:
+    """Where the last run left off (kept in the shared cache, so that the runs
+    take turns over the streams); "" if the cache is unavailable: then each run
+    starts from the first streams, which only makes the turns uneven."""
+    try:
+        if stream_id is not None:
+            cache.set(CURSOR_KEY, stream_id, timeout=None)
+            return stream_id
+        return str(cache.get(CURSOR_KEY) or "")
+    except Exception:  # any cache backend's failure: Redis down or hung
+        logger.warning("The cache is unavailable: presence checks start from the first stream.")
+        return ""
 
 
 def presence_apply_channel(
