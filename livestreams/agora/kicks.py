@@ -100,7 +100,8 @@ def matching_rules(
 
 def delete_rule(*, rule_id: int) -> bool:
     """DELETE the rule `rule_id`. False if Agora no longer has it (it expired or
-    was deleted already); AgoraRestError on any other failure."""
+    was deleted already); AgoraRestError on any other failure. (Agora does not
+    document its answer for an unknown id; a 404 is taken to mean just that.)"""
     try:
         answer = rest.delete(
             KICKING_RULE_PATH, {"appid": settings.AGORA_APP_ID, "id": int(rule_id)}

@@ -40,6 +40,8 @@ class RecordedFile:
 
     @property
     def basename(self) -> str:
+        # Agora's file names may or may not carry the fileNamePrefix folders; the
+        # folders are ours (`file_prefix`), so only the last part is used.
         return self.name.rsplit("/", 1)[-1]
 
     @property

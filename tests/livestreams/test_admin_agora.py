@@ -163,3 +163,13 @@ def test_the_job_lists_cost_the_same_whatever_their_length(url, make):
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [KICKS, RECORDINGS, NOTICES])
+@pytest.mark.parametrize("term", ["abc", "123", "ş'\"<>%_", "9" * 40, "-1"])
+def test_any_search_term_is_answered(url, term):
+    stream = LiveStreamFactory()
+    kick(stream)
+    recording(stream)
+    assert staff(moderator=True).get(url, {"q": term}).status_code == 200
