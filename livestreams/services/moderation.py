@@ -2,6 +2,8 @@
 removing (a soft delete) and restoring it; the back office's edits and price
 changes; the creator's replay settings. Each is audited."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,7 +33,7 @@ from livestreams.services.money import refund_contributions
 from livestreams.tasks.agora import agora_kick_run, recording_run
 
 
-def end_stream(stream: LiveStream, now, *, by: Actor) -> None:
+def end_stream(stream: LiveStream, now: datetime, *, by: Actor) -> None:
     """End an active stream (locked): everyone leaves; after the commit, Agora is
     asked to take everyone out of the channel and to stop recording it."""
     stream.status = transition_target(Action.END, stream.status, by)
@@ -45,7 +47,7 @@ def end_stream(stream: LiveStream, now, *, by: Actor) -> None:
     stop_recordings(stream, now)
 
 
-def stop_recordings(stream: LiveStream, now) -> None:
+def stop_recordings(stream: LiveStream, now: datetime) -> None:
     """A stream that is over (ended, expired, removed) is no longer recorded;
     the stops are enqueued for after the commit."""
     for recording_id in recording.recordings_end(stream=stream, now=now):
