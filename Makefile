@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-base run serve test lint format migrations-check clean
+.PHONY: install install-base run serve test lint format migrations-check clean worker beat
 
 # One virtualenv, two stamps. `make run` installs only what serving needs
 # (requirements/base.lock); `make test` and `make lint` install the dev lock, which is
@@ -59,6 +59,21 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# --- Background work (docs/deploy.md: Processes) ---------------------------------------
+# A Celery worker runs every call to Agora and the periodic jobs; run exactly one beat
+# in a deployment. Both need a broker: CELERY_BROKER_URL or REDIS_URL, e.g.
+#   REDIS_URL=redis://127.0.0.1:6379/0 CELERY_BROKER_URL=redis://127.0.0.1:6379/1 make worker
+# (the web process, `make run`, must be given the same broker to hand its tasks over;
+# without one it runs them itself).
+WORKER_CONCURRENCY ?= 2
+
+worker: install
+	$(PY) -m celery -A allmine worker --loglevel=INFO --concurrency=$(WORKER_CONCURRENCY)
+
+beat: install
+	@mkdir -p var
+	$(PY) -m celery -A allmine beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 # Regenerate the lock files after changing pyproject.toml.
 lock: install

@@ -139,3 +139,106 @@ def verify(
     if not hmac.compare_digest(decoded.signature, expected):
         raise InvalidAgoraToken("bad signature")
     return decoded.privileges
+
+
+# --- AccessToken2 (version 007) ---------------------------------------------------------
+#
+# A token is `"007" + base64(zlib(content))` where, all integers little-endian:
+#
+#     content = uint16 len + signature        HMAC-SHA256(signing key, signing info)
+#               signing info:
+#                 uint16 len + appId
+#                 uint32 issued at (epoch seconds)
+#                 uint32 expire    (seconds after issue)
+#                 uint32 salt
+#                 uint16 count, then count times a service:
+#                   uint16 type (1 RTC, 2 RTM, ...)
+#                   uint16 count, then count times: uint16 privilege, uint32 expire (seconds
+#                     after issue)
+#                   RTC: uint16 len + channel name, uint16 len + uid ("" for uid 0)
+#                   RTM: uint16 len + user id
+#     signing key = HMAC-SHA256(key=uint32 salt, HMAC-SHA256(key=uint32 issued at, certificate))
+#
+# Written from that layout, independently of agoraiotools; it accepts Agora's own
+# test vector (AgoraIO/Tools, python3/test/AccessToken2Test.py), see test_agora_tokens.py.
+
+VERSION_2 = "007"
+SERVICE_RTC = 1
+SERVICE_RTM = 2
+RTM2_LOGIN = 1  # ServiceRtm's login privilege in AccessToken2
+
+
+@dataclass(frozen=True)
+class Service2:
+    type: int
+    privileges: dict[int, int]  # privilege: seconds after issue
+    channel: str = ""  # RTC
+    uid: str = ""  # RTC: the decimal uid, "" for any uid
+    user_id: str = ""  # RTM
+
+
+@dataclass(frozen=True)
+class DecodedToken2:
+    signature: bytes
+    signing_info: bytes
+    app_id: str
+    issued_at: int
+    expire: int
+    salt: int
+    services: dict[int, Service2]
+
+    @property
+    def expires_at(self) -> int:
+        return self.issued_at + self.expire
+
+
+def decode_007(token: str) -> DecodedToken2:
+    """Split a 007 token into its parts, checking only its structure."""
+    if not isinstance(token, str) or not token.startswith(VERSION_2):
+        raise InvalidAgoraToken("not a version 007 token")
+    try:
+        content = zlib.decompress(base64.b64decode(token[len(VERSION_2) :], validate=True))
+    except (binascii.Error, ValueError, zlib.error) as exc:
+        raise InvalidAgoraToken(f"content is not base64 of zlib: {exc}") from None
+    reader = _Reader(content)
+    signature = reader.prefixed()
+    start = reader.pos
+    app_id = reader.prefixed().decode()
+    issued_at, expire, salt = reader.uint32(), reader.uint32(), reader.uint32()
+    services: dict[int, Service2] = {}
+    for _ in range(reader.uint16()):
+        kind = reader.uint16()
+        privileges = {}
+        for _ in range(reader.uint16()):
+            key = reader.uint16()
+            if key in privileges:
+                raise InvalidAgoraToken(f"privilege {key} listed twice")
+            privileges[key] = reader.uint32()
+        if kind == SERVICE_RTC:
+            channel, uid = reader.prefixed().decode(), reader.prefixed().decode()
+            service = Service2(kind, privileges, channel=channel, uid=uid)
+        elif kind == SERVICE_RTM:
+            service = Service2(kind, privileges, user_id=reader.prefixed().decode())
+        else:
+            raise InvalidAgoraToken(f"service {kind} is not one these tests know")
+        if kind in services:
+            raise InvalidAgoraToken(f"service {kind} listed twice")
+        services[kind] = service
+    reader.done()
+    return DecodedToken2(signature, content[start:], app_id, issued_at, expire, salt, services)
+
+
+def verify_007(token: str, *, app_id: str, certificate: str) -> DecodedToken2:
+    """The decoded token, once its signature is checked against `certificate` and
+    it is for `app_id`; InvalidAgoraToken otherwise."""
+    decoded = decode_007(token)
+    if decoded.app_id != app_id:
+        raise InvalidAgoraToken(f"issued for app {decoded.app_id!r}, not {app_id!r}")
+    key = hmac.new(
+        struct.pack("<I", decoded.issued_at), certificate.encode(), hashlib.sha256
+    ).digest()
+    key = hmac.new(struct.pack("<I", decoded.salt), key, hashlib.sha256).digest()
+    expected = hmac.new(key, decoded.signing_info, hashlib.sha256).digest()
+    if not hmac.compare_digest(decoded.signature, expected):
+        raise InvalidAgoraToken("bad signature")
+    return decoded

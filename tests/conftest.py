@@ -11,9 +11,15 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from allmine.celery import app as celery_app
 from tests.factories import UserFactory
 from tests.helpers import browser_for, run_later_moderator_grants, run_moderators_migration
 
+# Background tasks run eagerly in the tests, in the test's own thread and
+# transaction (after the commit: `django_capture_on_commit_callbacks`), whatever
+# broker REDIS_URL names. tests/livestreams/test_celery_worker.py runs a real worker.
+settings.CELERY_TASK_ALWAYS_EAGER = True
+celery_app.conf.task_always_eager = True
 # Hashing speed is not what these tests measure.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Media go to a throw-away folder, never into the project's var/.

@@ -79,6 +79,19 @@ def world_snapshot() -> dict[str, list[dict]]:
     }
 
 
+def without_presence(snapshot: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """A world snapshot without the viewers' last sign of life (`last_seen_at`),
+    which a token renewal or an Agora event moves (presence, issue 11)."""
+    return {
+        label: (
+            [{k: v for k, v in row.items() if k != "last_seen_at"} for row in rows]
+            if label == "livestreams.Participant"
+            else rows
+        )
+        for label, rows in snapshot.items()
+    }
+
+
 # --- The audit trail and the admin ------------------------------------------------------
 
 

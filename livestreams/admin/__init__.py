@@ -10,11 +10,14 @@ is audited.
 - `funding`: the funding progress page and its CSV export;
 - `related`: read-only tables of participants, contributions, bans, rentals;
 - `reports`: the moderators' queue of reports;
-- `gifts`: the gift types staff manage, the gifts sent, the reminders.
+- `gifts`: the gift types staff manage, the gifts sent, the reminders;
+- `agora`: the Agora jobs (kicks, recordings) and notices, read-only, with the
+  failures easy to find.
 """
 
 from livestreams.admin import (
     actions,
+    agora,
     dashboard,
     funding,
     gifts,
@@ -24,4 +27,14 @@ from livestreams.admin import (
     streams,
 )
 
-__all__ = ["actions", "dashboard", "funding", "gifts", "history", "related", "reports", "streams"]
+__all__ = [
+    "actions",
+    "agora",
+    "dashboard",
+    "funding",
+    "gifts",
+    "history",
+    "related",
+    "reports",
+    "streams",
+]

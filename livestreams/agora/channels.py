@@ -1,10 +1,14 @@
-"""Agora channel names made from stream titles (spec §5)."""
+"""Agora channel names made from stream titles (spec §5).
+
+Agora requires a channel name of fewer than 64 bytes: a new name has at most
+`MAX_CHANNEL_BYTES` (63). Names made before this limit was right (up to 64 bytes)
+are stored as they are and keep working: nothing reads them back through here."""
 
 import secrets
 
 from django.utils.text import slugify
 
-MAX_CHANNEL_BYTES = 64
+MAX_CHANNEL_BYTES = 63
 SUFFIX_HEX_DIGITS = 4
 FALLBACK_BASE = "stream"
 
@@ -21,7 +25,8 @@ _TURKISH = str.maketrans(
 
 
 def channel_base(title: str) -> str:
-    """The title transliterated, ASCII only, slugified and cut to leave room for the suffix."""
+    """The title transliterated, ASCII only (one byte a character), slugified and
+    cut to leave room for the dash and the suffix."""
     slug = slugify(title.translate(_TURKISH))  # NFKD, drops what is not ASCII, lower case
     room = MAX_CHANNEL_BYTES - 1 - SUFFIX_HEX_DIGITS
     slug = slug[:room].strip("-_")

@@ -1,142 +1,119 @@
-"""Kicking users out of Agora channels with Agora's RESTful kicking-rule API.
+"""Agora's kicking rules (Channel Management RESTful API, "Ban user privileges"):
+create, list and delete the rules that keep a user, or everyone, out of a channel.
 
-Optional: it runs only when `AGORA_CUSTOMER_KEY` and `AGORA_CUSTOMER_SECRET` are set.
-A ban (BLOCK) kicks the banned user; ending a stream kicks everyone from its channel.
-A kick is recorded as an `AgoraKick` in the transaction of the moderator's action
-and sent once that transaction commits, so that a failure of Agora's API never
-undoes or blocks the action: it is logged and left for `retry_agora_kicks`.
+Agora's advice, followed here and by `services.agora_kicks`:
+- give the POST that creates a rule at least 20 s (`AGORA_KICK_TIMEOUT`), and a
+  longer timeout when trying again after a timeout;
+- after a POST timed out or answered 504, the rule may exist: read the rules
+  (GET) and take its id from there instead of posting again;
+- keep the rule's id, and delete the rule by that id to lift it.
+
+These functions only speak to Agora; what to do when is the service's business.
 """
 
-import logging
-from datetime import timedelta
-from functools import partial
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
 
-from livestreams.agora.rest import AgoraRestError, is_configured, post, short
-from livestreams.models import AgoraKick, AgoraKickReason, AgoraKickStatus, LiveStream
-
-logger = logging.getLogger("allmine.agora")
+from livestreams.agora import rest
+from livestreams.agora.rest import AgoraRestError, JsonObject
 
 KICKING_RULE_PATH = "/dev/v1/kicking-rule"
-# After this many failed attempts a kick is left alone (still `failed`).
-MAX_ATTEMPTS = 10
-# Retry after 1, 2, 4, ... minutes, never waiting more than this.
-MAX_BACKOFF = timedelta(hours=6)
-# A kick recorded but not yet sent (the process died before its commit callback
-# ran) is picked up by the retry command after this long.
-FIRST_RETRY_AFTER = timedelta(minutes=1)
-
-SENT = "sent"
-FAILED = "failed"
-SKIPPED = "skipped"
+JOIN_CHANNEL = "join_channel"
+# Agora's limit on a rule's duration (minutes); 0 kicks once and leaves no rule.
+MAX_RULE_MINUTES = 1440
+# The longest a retried POST may wait (Agora: "increase the timeout accordingly").
+MAX_POST_TIMEOUT_FACTOR = 3
 
 
-def schedule_kick(
-    *, live_stream: LiveStream, reason: str, uid: int | None = None
-) -> AgoraKick | None:
-    """Record a kick of `uid` (or of everyone, without one) from the stream's channel
-    and send it once the current transaction commits. None when the REST API is
-    not configured."""
-    if not is_configured():
-        return None
-    now = timezone.now()
-    kick = AgoraKick.objects.create(
-        live_stream=live_stream,
-        channel_name=live_stream.channel_name,
-        uid=uid,
-        reason=reason,
-        minutes=settings.AGORA_KICK_MINUTES,
-        created_at=now,
-        next_attempt_at=now + FIRST_RETRY_AFTER,
-    )
-    transaction.on_commit(partial(kick_send, kick.pk), robust=True)
-    return kick
+@dataclass(frozen=True)
+class KickingRule:
+    """One rule as Agora lists it."""
+
+    id: int
+    channel_name: str
+    uid: int | None
+    privileges: tuple[str, ...]
 
 
-def schedule_ban_kick(*, live_stream: LiveStream, user) -> AgoraKick | None:
-    return schedule_kick(live_stream=live_stream, reason=AgoraKickReason.BAN, uid=user.agora_uid)
+def post_timeout(attempt: int) -> float:
+    """The POST's timeout on its `attempt`-th try: AGORA_KICK_TIMEOUT, longer on
+    each retry up to three times that."""
+    return float(settings.AGORA_KICK_TIMEOUT) * max(1, min(attempt, MAX_POST_TIMEOUT_FACTOR))
 
 
-def schedule_end_kick(*, live_stream: LiveStream) -> AgoraKick | None:
-    return schedule_kick(live_stream=live_stream, reason=AgoraKickReason.END)
-
-
-def kicks_due(now=None):
-    """Kicks the retry command should send now: not done, not given up, past their backoff."""
-    now = now or timezone.now()
-    return AgoraKick.objects.filter(
-        status__in=(AgoraKickStatus.PENDING, AgoraKickStatus.FAILED),
-        attempts__lt=MAX_ATTEMPTS,
-        next_attempt_at__lte=now,
-    ).order_by("next_attempt_at", "pk")
-
-
-def backoff(attempts: int) -> timedelta:
-    return min(MAX_BACKOFF, timedelta(minutes=2 ** max(0, attempts - 1)))
-
-
-def kick_send(kick_id: int) -> str:
-    """One attempt at creating a recorded kick's rule at Agora: SENT, FAILED, or
-    SKIPPED (done already, or being sent by another process). Never raises for
-    a failure of Agora's API."""
-    now = timezone.now()
-    lease = timedelta(seconds=max(30.0, 3 * settings.AGORA_REST_TIMEOUT))
-    claimed = (
-        AgoraKick.objects.filter(
-            pk=kick_id, status__in=(AgoraKickStatus.PENDING, AgoraKickStatus.FAILED)
-        )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + lease, attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        return SKIPPED
-    kick = AgoraKick.objects.get(pk=kick_id)
-    try:
-        rule_id = create_kicking_rule(
-            channel_name=kick.channel_name, uid=kick.uid, minutes=kick.minutes
-        )
-    except AgoraRestError as exc:
-        logger.warning(
-            "Agora kick %s (%s, channel %s) failed on attempt %s: %s",
-            kick.pk,
-            kick.reason,
-            kick.channel_name,
-            kick.attempts,
-            exc,
-        )
-        AgoraKick.objects.filter(pk=kick.pk).update(
-            status=AgoraKickStatus.FAILED,
-            last_error=str(exc)[:1000],
-            next_attempt_at=timezone.now() + backoff(kick.attempts),
-            claimed_until=None,
-            updated_at=timezone.now(),
-        )
-        return FAILED
-    AgoraKick.objects.filter(pk=kick.pk).update(
-        status=AgoraKickStatus.DONE,
-        rule_id=rule_id,
-        last_error="",
-        claimed_until=None,
-        done_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
-    return SENT
-
-
-def create_kicking_rule(*, channel_name: str, uid: int | None, minutes: int) -> int | None:
-    """POST a kicking rule: `uid` (or everyone) may not join `channel_name` for
-    `minutes`. Returns Agora's rule id; raises AgoraRestError on any failure."""
-    body = {"appid": settings.AGORA_APP_ID, "cname": channel_name}
+def create_rule(
+    *, channel_name: str, uid: int | None, minutes: int, timeout: float | None = None
+) -> int | None:
+    """POST a rule: `uid` (or everyone, without one) may not join `channel_name`
+    for `minutes` (0: kicked out once, free to come back). Agora's rule id (None
+    if Agora gave none); AgoraRestError on any failure."""
+    body: JsonObject = {"appid": settings.AGORA_APP_ID, "cname": channel_name}
     if uid is not None:
         body["uid"] = int(uid)
-    body["time"] = max(1, int(minutes))
-    body["privileges"] = ["join_channel"]
-    answer = post(KICKING_RULE_PATH, body)
+    body["time"] = max(0, min(MAX_RULE_MINUTES, int(minutes)))
+    body["privileges"] = [JOIN_CHANNEL]
+    answer = rest.post(KICKING_RULE_PATH, body, timeout=timeout or post_timeout(1))
     if answer.get("status") != "success":
-        raise AgoraRestError(f"Agora answered without success: {short(answer)}")
-    rule_id = answer.get("id")
-    return rule_id if isinstance(rule_id, int) and not isinstance(rule_id, bool) else None
+        raise AgoraRestError(f"Agora answered without success: {rest.short(answer)}")
+    return _integer(answer.get("id"))
+
+
+def list_rules() -> list[KickingRule]:
+    """Every rule of the app (GET); AgoraRestError on any failure."""
+    answer = rest.get(KICKING_RULE_PATH, query={"appid": settings.AGORA_APP_ID})
+    if answer.get("status") != "success" or not isinstance(answer.get("rules", []), list):
+        raise AgoraRestError(f"Agora answered without success: {rest.short(answer)}")
+    rules = []
+    for item in answer.get("rules") or []:
+        if not isinstance(item, dict):
+            continue
+        rule_id = _integer(item.get("id"))
+        if rule_id is None:
+            continue
+        privileges, cname = item.get("privileges"), item.get("cname")
+        rules.append(
+            KickingRule(
+                id=rule_id,
+                channel_name=cname if isinstance(cname, str) else "",
+                uid=_integer(item.get("uid")) or None,  # 0 or absent: everyone
+                privileges=tuple(p for p in privileges if isinstance(p, str))
+                if isinstance(privileges, list)
+                else (),
+            )
+        )
+    return rules
+
+
+def matching_rules(
+    rules: list[KickingRule], *, channel_name: str, uid: int | None
+) -> list[KickingRule]:
+    """The rules among `rules` that keep `uid` (or everyone) out of `channel_name`."""
+    return [
+        rule
+        for rule in rules
+        if rule.channel_name == channel_name
+        and rule.uid == (int(uid) if uid is not None else None)
+        and JOIN_CHANNEL in rule.privileges
+    ]
+
+
+def delete_rule(*, rule_id: int) -> bool:
+    """DELETE the rule `rule_id`. False if Agora no longer has it (it expired or
+    was deleted already); AgoraRestError on any other failure. (Agora does not
+    document its answer for an unknown id; a 404 is taken to mean just that.)"""
+    try:
+        answer = rest.delete(
+            KICKING_RULE_PATH, {"appid": settings.AGORA_APP_ID, "id": int(rule_id)}
+        )
+    except AgoraRestError as exc:
+        if exc.not_found:
+            return False
+        raise
+    if answer.get("status") != "success":
+        raise AgoraRestError(f"Agora answered without success: {rest.short(answer)}")
+    return True
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

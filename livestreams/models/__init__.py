@@ -7,11 +7,13 @@ from livestreams.models.agora import (
     AgoraKickStatus,
     AgoraNotice,
     AgoraNoticeOutcome,
+    UnsignedBigIntegerField,
 )
 from livestreams.models.audience import Participant
 from livestreams.models.bans import BanAction, LiveStreamBan
 from livestreams.models.gifts import Gift, GiftType
 from livestreams.models.money import Contribution, ContributionStatus, ReplayAccess
+from livestreams.models.recording import ACTIVE_RECORDING_STATUSES, Recording, RecordingStatus
 from livestreams.models.reminders import ReminderMode, ReminderState, StreamReminder
 from livestreams.models.reports import ReportStatus, ReportType, StreamReport
 from livestreams.models.streams import (
@@ -27,6 +29,7 @@ from livestreams.models.streams import (
 )
 
 __all__ = [
+    "ACTIVE_RECORDING_STATUSES",
     "FUNDING_RATIO",
     "INTEREST_LABELS",
     "MONEY",
@@ -48,6 +51,8 @@ __all__ = [
     "MiniCrowdFunding",
     "MiniCrowdFundingStatus",
     "Participant",
+    "Recording",
+    "RecordingStatus",
     "ReminderMode",
     "ReminderState",
     "ReplayAccess",
@@ -55,5 +60,6 @@ __all__ = [
     "ReportType",
     "StreamReminder",
     "StreamReport",
+    "UnsignedBigIntegerField",
     "interest_label",
 ]

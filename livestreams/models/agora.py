@@ -2,12 +2,49 @@
 (kicking rules), recorded so that every notice applies once and every request is
 retried until it is done."""
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from livestreams.models.bans import LiveStreamBan
 from livestreams.models.streams import LiveStream
+
+# Stored value = value - 2**63: the unsigned range 0 .. 2**64-1 maps onto the
+# signed 64-bit range of a BIGINT in order, so comparisons and ORDER BY in the
+# database keep working, on PostgreSQL and SQLite alike.
+_UNSIGNED_OFFSET = 2**63
+UNSIGNED_64_MAX = 2**64 - 1
+
+
+class UnsignedBigIntegerField(models.BigIntegerField):
+    """An unsigned 64-bit integer (0 .. 2**64-1), such as Agora's `clientSeq`.
+
+    Neither PostgreSQL nor SQLite has an unsigned 64-bit column, and a NUMERIC on
+    SQLite loses precision above 2**63; so the value is stored shifted by -2**63
+    in a BIGINT, which keeps order and every value exact."""
+
+    description = _("Unsigned 64-bit integer")
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value is None:
+            return None
+        if not 0 <= value <= UNSIGNED_64_MAX:
+            raise ValueError(f"{value} is not an unsigned 64-bit integer.")
+        return value - _UNSIGNED_OFFSET
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> int | None:
+        return None if value is None else int(value) + _UNSIGNED_OFFSET
+
+    @property
+    def validators(self) -> list[Any]:  # BIGINT's range checks do not apply
+        return list(self._validators)
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return super().formfield(**{"min_value": 0, "max_value": UNSIGNED_64_MAX, **kwargs})
 
 
 class AgoraNoticeOutcome(models.TextChoices):
@@ -17,6 +54,7 @@ class AgoraNoticeOutcome(models.TextChoices):
     UNKNOWN_EVENT = "unknown_event", _("unknown event type")
     UNKNOWN_CHANNEL = "unknown_channel", _("unknown channel")
     UNKNOWN_USER = "unknown_user", _("unknown uid")
+    UNKNOWN_RECORDING = "unknown_recording", _("unknown recording")
     NOT_IN_STREAM = "not_in_stream", _("user has no role in the stream")
     STREAM_NOT_LIVE = "stream_not_live", _("stream not live")
     BANNED = "banned", _("user is banned from the stream")
@@ -32,7 +70,7 @@ class AgoraNotice(models.Model):
     notify_ms = models.BigIntegerField(_("notified at (ms)"), null=True, blank=True)
     channel_name = models.CharField(_("channel name"), max_length=64, blank=True)
     uid = models.PositiveBigIntegerField(_("Agora uid"), null=True, blank=True)
-    client_seq = models.BigIntegerField(_("client sequence"), null=True, blank=True)
+    client_seq = UnsignedBigIntegerField(_("client sequence"), null=True, blank=True)
     # When the event happened on Agora's side (the payload's `ts`), else on arrival.
     occurred_at = models.DateTimeField(_("occurred at"))
     payload = models.JSONField(_("payload"), default=dict)
@@ -59,7 +97,7 @@ class AgoraClientSequence(models.Model):
 
     channel_name = models.CharField(_("channel name"), max_length=64)
     uid = models.PositiveBigIntegerField(_("Agora uid"))
-    client_seq = models.BigIntegerField(_("last applied client sequence"))
+    client_seq = UnsignedBigIntegerField(_("last applied client sequence"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -78,17 +116,26 @@ class AgoraClientSequence(models.Model):
 class AgoraKickStatus(models.TextChoices):
     PENDING = "pending", _("pending")
     DONE = "done", _("done")
-    FAILED = "failed", _("failed")
+    FAILED = "failed", _("failed (retried)")
+    # The ban was lifted: its rule is being deleted at Agora.
+    LIFTING = "lifting", _("lifting")
+    LIFTED = "lifted", _("lifted")
+    # The ban was lifted before the rule was ever created: nothing was sent.
+    CANCELLED = "cancelled", _("cancelled")
 
 
 class AgoraKickReason(models.TextChoices):
     BAN = "ban", _("user banned")
     END = "end", _("stream ended")
+    # Agora reported the user as abnormal (left with reason 999): kicked once.
+    ABNORMAL = "abnormal", _("abnormal user (Agora)")
 
 
 class AgoraKick(models.Model):
-    """A kicking rule to create through Agora's REST API (a banned user, or everyone
-    in an ended stream's channel), recorded so that a failure is retried."""
+    """A kicking rule to create through Agora's REST API (a banned user, everyone
+    in an ended stream's channel, or a one-time kick of a user Agora reports as
+    abnormal), recorded so that a failure is retried, and, for a ban, so that
+    lifting the ban deletes the rule by its id."""
 
     live_stream = models.ForeignKey(
         LiveStream,
@@ -98,20 +145,35 @@ class AgoraKick(models.Model):
         related_name="agora_kicks",
         verbose_name=_("live stream"),
     )
+    # The ban this kick enforces (a BAN kick); the kick goes when the ban is lifted.
+    ban = models.ForeignKey(
+        LiveStreamBan,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="agora_kicks",
+        verbose_name=_("ban"),
+    )
     channel_name = models.CharField(_("channel name"), max_length=64)
     # Null: everyone in the channel.
     uid = models.PositiveBigIntegerField(_("Agora uid"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=8, choices=AgoraKickReason.choices)
+    # 0: kicked out once, no rule stays.
     minutes = models.PositiveIntegerField(_("rule lasts (minutes)"))
     status = models.CharField(
         _("status"),
-        max_length=8,
+        max_length=10,
         choices=AgoraKickStatus.choices,
         default=AgoraKickStatus.PENDING,
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     rule_id = models.BigIntegerField(_("Agora rule id"), null=True, blank=True)
+    # A POST timed out or answered 504: the rule may exist at Agora; the next
+    # attempt reads the rules (GET) before posting again.
+    rule_maybe_created = models.BooleanField(_("rule may exist"), default=False)
+    lift_requested_at = models.DateTimeField(_("ban lifted at"), null=True, blank=True)
+    lifted_at = models.DateTimeField(_("rule deleted at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
@@ -130,7 +192,9 @@ class AgoraKick(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=AgoraKickStatus.values), name="agorakick_status_valid"
             ),
-            models.CheckConstraint(condition=Q(minutes__gte=1), name="agorakick_minutes_positive"),
+            models.CheckConstraint(
+                condition=Q(minutes__gte=0, minutes__lte=1440), name="agorakick_minutes_range"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -30,6 +30,9 @@ class Participant(models.Model):
     first_joined_at = models.DateTimeField(_("first joined at"), default=timezone.now)
     last_joined_at = models.DateTimeField(_("last joined at"), default=timezone.now)
     left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+    # The last sign of life: a join, a token renewal, an Agora event or Agora's
+    # channel list. Presence expires AGORA_PRESENCE_TIMEOUT after it.
+    last_seen_at = models.DateTimeField(_("last seen at"), default=timezone.now)
     watch_seconds = models.PositiveIntegerField(_("watch time (s)"), default=0)
     join_count = models.PositiveIntegerField(_("joins"), default=1)
     # The stream_charge paid for a paid stream (once per user and stream).
@@ -58,6 +61,11 @@ class Participant(models.Model):
         ]
         indexes = [
             models.Index(fields=["live_stream", "is_present"], name="participant_stream_present"),
+            models.Index(
+                fields=["last_seen_at"],
+                condition=models.Q(is_present=True),
+                name="participant_present_seen",
+            ),
         ]
 
     def __str__(self) -> str:

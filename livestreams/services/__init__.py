@@ -8,8 +8,11 @@ the staff commands and the background tasks all call these functions.
 - `money`: revenue shares, funding, refunds, replay rentals;
 - `moderation`: ending, cancelling, removing, restoring, back-office edits;
 - `bans`: banning a user from a stream and lifting it;
-- `jobs`: what the periodic jobs do to one stream (expire, end overdue);
+- `jobs`: what the periodic jobs do (expire, end overdue, settle replay revenue);
 - `agora_notices`: applying the notices of Agora's Notification Center;
+- `agora_kicks`: kicking rules at Agora for bans and ended streams, and lifting them;
+- `recording`: Agora Cloud Recording of recorded streams, and the replay's URL;
+- `presence`: presence that cannot drift (expiry, Agora's channel lists);
 - `access`: loading a stream for a caller and the checks every module shares.
 
 A service that returns a stream reads what the response shows inside its own

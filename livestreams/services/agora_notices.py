@@ -1,9 +1,13 @@
 """Applying the notices of Agora's Notification Center (NCS): the broadcasters'
 and the audience's presence follow the channel's events, once per notice and, for
-each user, in the order of their `clientSeq`."""
+each user, in the order of their `clientSeq`; a user Agora reports as abnormal
+is kicked once a minute later; Cloud Recording's events tell when a recording's
+files are uploaded. Old notices are pruned."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,7 +23,9 @@ from livestreams.models import (
     Participant,
 )
 from livestreams.selectors.streams import user_is_blocked
+from livestreams.services import agora_kicks, recording
 from livestreams.services.audience import participants_leave, peak_record
+from livestreams.tasks.agora import agora_kick_run, recording_run
 
 User = get_user_model()
 
@@ -34,13 +40,15 @@ def agora_notice_apply(
     *,
     notice_id: str,
     event_type: int,
-    payload: dict,
+    payload: dict[str, Any],
     product_id: int | None = None,
     notify_ms: int | None = None,
     channel_name: str = "",
     uid: int | None = None,
     client_seq: int | None = None,
     occurred_at: datetime | None = None,
+    reason: int | None = None,
+    recording_sid: str = "",
 ) -> str:
     """Apply one notice of Agora's Notification Center, once per `notice_id`: the
     broadcasters' and the audience's presence follow the channel's events, a user's
@@ -68,12 +76,61 @@ def agora_notice_apply(
                 notice.save(force_insert=True)
         except IntegrityError:
             return DUPLICATE  # the same notice delivered twice at once
-        notice.outcome = _agora_notice_effect(notice)
+        if recording_sid:
+            notice.outcome = _agora_recording_effect(notice, recording_sid)
+        else:
+            notice.outcome = _agora_notice_effect(notice)
+            if event_type in ncs.LEAVE_EVENTS and reason == ncs.ABNORMAL_USER_REASON:
+                _agora_abnormal_user(notice)
         notice.save(update_fields=["outcome"])
     return notice.outcome
 
 
-def _agora_notice_effect(notice) -> str:
+def _agora_abnormal_user(notice: AgoraNotice) -> None:
+    """Agora reports the user as abnormal (reason 999): kick them from the
+    channel once, 60 s from now, as Agora advises. Only in our own streams'
+    channels (not in the console's test channel)."""
+    stream = LiveStream.objects.filter(channel_name=notice.channel_name).first()
+    if stream is None or notice.uid is None:
+        return
+    kick = agora_kicks.kick_create_for_abnormal_user(live_stream=stream, uid=notice.uid)
+    if kick is not None:
+        delay = agora_kicks.ABNORMAL_KICK_DELAY.total_seconds()
+        agora_kick_run.apply_async_on_commit((kick.pk,), countdown=delay)
+
+
+def _agora_recording_effect(notice: AgoraNotice, sid: str) -> str:
+    details = notice.payload.get("details")
+    known, follow_up = recording.recording_notice(
+        sid=sid,
+        event_type=notice.event_type,
+        details=details if isinstance(details, dict) else {},
+    )
+    if follow_up is not None:
+        recording_run.delay_on_commit(follow_up)
+    return AgoraNoticeOutcome.APPLIED if known else AgoraNoticeOutcome.UNKNOWN_RECORDING
+
+
+def agora_notices_prune(*, now: datetime | None = None) -> tuple[int, int]:
+    """Delete notices older than AGORA_NOTICE_RETENTION_DAYS, and the event order
+    of users not heard of since; (notices, sequences) deleted, in batches."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AGORA_NOTICE_RETENTION_DAYS)
+    return (
+        _delete_in_batches(AgoraNotice.objects.filter(received_at__lt=cutoff)),
+        _delete_in_batches(AgoraClientSequence.objects.filter(updated_at__lt=cutoff)),
+    )
+
+
+def _delete_in_batches(rows: Any, size: int = 5000) -> int:
+    deleted = 0
+    while True:
+        ids = list(rows.order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return deleted
+        deleted += rows.model.objects.filter(pk__in=ids).delete()[0]
+
+
+def _agora_notice_effect(notice: AgoraNotice) -> str:
     event = notice.event_type
     known = ncs.CHANNEL_EVENTS | ncs.USER_EVENTS
     if notice.product_id not in (None, ncs.RTC_PRODUCT) or event not in known:
@@ -87,7 +144,7 @@ def _agora_notice_effect(notice) -> str:
         return _agora_channel_destroyed(stream, notice)
 
     user = User.objects.filter(agora_uid=notice.uid).only("pk", "agora_uid").first()
-    if user is None:
+    if user is None or notice.uid is None or notice.client_seq is None:
         return AgoraNoticeOutcome.UNKNOWN_USER
     if not _agora_sequence_advance(notice.channel_name, notice.uid, notice.client_seq):
         return AgoraNoticeOutcome.STALE
@@ -128,7 +185,9 @@ def _agora_sequence_advance(channel_name: str, uid: int, client_seq: int) -> boo
     return True
 
 
-def _agora_broadcaster_presence(stream_id: str, user, broadcasting: bool, when) -> str:
+def _agora_broadcaster_presence(
+    stream_id: str, user: Any, broadcasting: bool, when: datetime
+) -> str:
     """The creator's `host_present` or a guest's `hasJoined` follows whether they
     broadcast in the channel."""
     # The stream row first, then the guest's: the order of join-as-guest.
@@ -161,7 +220,7 @@ def _agora_broadcaster_presence(stream_id: str, user, broadcasting: bool, when) 
     return AgoraNoticeOutcome.APPLIED
 
 
-def _agora_audience_presence(stream: LiveStream, user, watching: bool, when) -> str:
+def _agora_audience_presence(stream: LiveStream, user: Any, watching: bool, when: datetime) -> str:
     """An audience member's presence and watch time follow whether they are in the
     channel as audience. Only a user who joined through the API has a row."""
     participant = (
@@ -176,10 +235,13 @@ def _agora_audience_presence(stream: LiveStream, user, watching: bool, when) -> 
             return AgoraNoticeOutcome.BANNED
         if participant.left_at and when + EVENT_SLACK < participant.left_at:
             return AgoraNoticeOutcome.STALE  # from before a leave through the API
-        if not participant.is_present:
+        participant.last_seen_at = max(when, participant.last_seen_at)
+        became_present = not participant.is_present
+        if became_present:
             participant.is_present = True
             participant.last_joined_at = max(when, participant.left_at or when)
-            participant.save(update_fields=["is_present", "last_joined_at"])
+        participant.save(update_fields=["is_present", "last_joined_at", "last_seen_at"])
+        if became_present:
             peak_record(live_stream_id=stream.pk)
     else:
         if when + EVENT_SLACK < participant.last_joined_at:
@@ -189,7 +251,7 @@ def _agora_audience_presence(stream: LiveStream, user, watching: bool, when) -> 
     return AgoraNoticeOutcome.APPLIED
 
 
-def _agora_channel_destroyed(stream: LiveStream, notice) -> str:
+def _agora_channel_destroyed(stream: LiveStream, notice: AgoraNotice) -> str:
     """Everyone left the channel: no broadcaster and no audience member is present
     (those who joined after the channel was destroyed excepted)."""
     when = notice.occurred_at

@@ -87,6 +87,7 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
                 user=user,
                 first_joined_at=now,
                 last_joined_at=now,
+                last_seen_at=now,
                 charge=charge,
                 **details,
             )
@@ -95,8 +96,15 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
                 participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
             participant.is_present = True
             participant.last_joined_at = now
+            participant.last_seen_at = now
             participant.join_count += 1
-            changed = ["is_present", "last_joined_at", "join_count", "watch_seconds"]
+            changed = [
+                "is_present",
+                "last_joined_at",
+                "last_seen_at",
+                "join_count",
+                "watch_seconds",
+            ]
             for name, value in details.items():
                 if value:
                     setattr(participant, name, value)
@@ -134,9 +142,11 @@ def _seconds_between(start, end) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
-def livestream_renew_token(*, user, live_stream_id: str) -> Credentials:
+def livestream_renew_token(*, user, live_stream_id: str, sign_of_life: bool = True) -> Credentials:
     """Fresh credentials for the caller's current role, after every check of the
-    original join is made again."""
+    original join is made again. A viewer's renewal is a sign of life (their
+    presence does not expire); `sign_of_life=False` (the staff command that shows
+    a client's credentials) changes nothing."""
     now = timezone.now()
     stream = stream_for(user, live_stream_id)
     role = role_in_stream(stream, user)
@@ -144,6 +154,10 @@ def livestream_renew_token(*, user, live_stream_id: str) -> Credentials:
         raise InsufficientPermissions("You have not joined this live stream.")
     refuse_blocked(stream)
     ensure_may_be_in_channel(role, stream.status)
+    if sign_of_life and role == Role.AUDIENCE:
+        Participant.objects.filter(live_stream=stream, user=user, is_present=True).update(
+            last_seen_at=now
+        )
     return tokens.issue_credentials(
         channel_name=stream.channel_name,
         user=user,

@@ -1,4 +1,8 @@
-"""Banning a user from a stream, and lifting the ban (contract §4, Bans)."""
+"""Banning a user from a stream, and lifting the ban (contract §4, Bans).
+
+A BLOCK also keeps the user out of the stream's Agora channel with a kicking
+rule, and lifting it deletes that rule (`services.agora_kicks`); Agora is spoken
+to by background tasks after the commit, never inside the request."""
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -7,9 +11,10 @@ from django.utils import timezone
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.permissions import is_moderator
-from livestreams.agora import kicks
 from livestreams.models import BanAction, Guest, LiveStreamBan, Participant
+from livestreams.services import agora_kicks
 from livestreams.services.access import stream_to_manage
+from livestreams.tasks.agora import agora_kick_run
 
 User = get_user_model()
 
@@ -61,7 +66,9 @@ def ban_create(
                 participant.mark_left(now)
                 participant.save(update_fields=Participant.LEAVE_FIELDS)
             Guest.objects.filter(live_stream=stream, user=target).update(has_joined=False)
-            kicks.schedule_ban_kick(live_stream=stream, user=target)  # sent on commit
+            kick = agora_kicks.kick_create_for_ban(ban=ban)
+            if kick is not None:
+                agora_kick_run.delay_on_commit(kick.pk)
     return ban
 
 
@@ -92,4 +99,7 @@ def ban_lift(*, actor, ban_id: str, reason: str = "") -> LiveStreamBan:
             reason=reason,
             changes={"bannedUser": (ban.user_id, None)},
         )
+        # The user may join again: their kicking rule at Agora goes too.
+        for kick_id in agora_kicks.kicks_lift_for_ban(ban=ban, now=ban.lifted_at):
+            agora_kick_run.delay_on_commit(kick_id)
     return ban

@@ -1,5 +1,6 @@
 """The broadcasters going live: the creator (a scheduled or preparing stream
-becomes active) and the invited guests of a duo stream (contract §3)."""
+becomes active; a recorded stream starts being recorded) and the invited guests
+of a duo stream (contract §3)."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,8 +18,10 @@ from livestreams.lifecycle import (
 from livestreams.models import Guest
 from livestreams.selectors.streams import streams_for_user
 from livestreams.selectors.viewing import prepare_for_viewer
+from livestreams.services import recording
 from livestreams.services.access import actor_in, refuse_blocked, stream_for
 from livestreams.services.results import JoinResult
+from livestreams.tasks.agora import recording_run
 
 
 def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
@@ -53,6 +56,11 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
         elif not stream.host_present:  # back after leaving the channel
             stream.host_present = True
             stream.save(update_fields=["host_present", "updated_at"])
+        # Recorded from now on (again, if Agora ended an earlier recording); the
+        # request never waits for Agora: the recording starts after the commit.
+        started = recording.recording_begin(stream=stream)
+        if started is not None:
+            recording_run.delay_on_commit(started.pk)
         credentials = tokens.issue_credentials(
             channel_name=stream.channel_name, user=user, role=tokens.HOST, now=now
         )

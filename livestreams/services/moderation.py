@@ -2,6 +2,8 @@
 removing (a soft delete) and restoring it; the back office's edits and price
 changes; the creator's replay settings. Each is audited."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -10,7 +12,6 @@ from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.media import delete_files_on_commit
 from allmine.core.permissions import is_moderator
-from livestreams.agora import kicks
 from livestreams.lifecycle import (
     NOT_STARTED,
     Action,
@@ -20,6 +21,7 @@ from livestreams.lifecycle import (
 )
 from livestreams.models import LiveStream
 from livestreams.selectors.viewing import prepare_for_viewer
+from livestreams.services import agora_kicks, recording
 from livestreams.services.access import (
     actor_in,
     stream_for,
@@ -29,17 +31,28 @@ from livestreams.services.access import (
 from livestreams.services.audience import audience_leaves
 from livestreams.services.money import refund_contributions
 from livestreams.services.reminders import reminders_drop
+from livestreams.tasks.agora import agora_kick_run, recording_run
 
 
-def end_stream(stream: LiveStream, now, *, by: Actor) -> None:
-    """End an active stream (locked): everyone leaves, and Agora is asked (after
-    the commit) to take everyone out of the channel."""
+def end_stream(stream: LiveStream, now: datetime, *, by: Actor) -> None:
+    """End an active stream (locked): everyone leaves; after the commit, Agora is
+    asked to take everyone out of the channel and to stop recording it."""
     stream.status = transition_target(Action.END, stream.status, by)
     stream.ended_at = now
     stream.host_present = False
     stream.save(update_fields=["status", "ended_at", "host_present", "updated_at"])
     audience_leaves(stream, now)
-    kicks.schedule_end_kick(live_stream=stream)  # everyone out of the channel, on commit
+    kick = agora_kicks.kick_create_for_end(live_stream=stream)
+    if kick is not None:  # everyone out of the channel
+        agora_kick_run.delay_on_commit(kick.pk)
+    stop_recordings(stream, now)
+
+
+def stop_recordings(stream: LiveStream, now: datetime) -> None:
+    """A stream that is over (ended, expired, removed) is no longer recorded;
+    the stops are enqueued for after the commit."""
+    for recording_id in recording.recordings_end(stream=stream, now=now):
+        recording_run.delay_on_commit(recording_id)
 
 
 def _manager(stream: LiveStream, actor) -> Actor:
@@ -97,6 +110,7 @@ def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
         moderating = stream.creator_id != actor.pk
         if removal_ends_first(stream.status, by_moderator=moderating):
             end_stream(stream, now, by=Actor.MODERATOR)
+        stop_recordings(stream, now)
         if stream.status in NOT_STARTED:
             refund_contributions(stream)
         reminders_drop(live_stream_id=stream.pk, now=now)

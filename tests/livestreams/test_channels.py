@@ -176,3 +176,74 @@ def test_giving_up_after_every_attempt_clashes_writes_nothing(client_for, user, 
     assert_error(response, 409)
     assert len(drawn) == CHANNEL_NAME_ATTEMPTS
     assert LiveStream.objects.count() == 1  # only the one that holds the name
+
+
+# --- Agora's limit: fewer than 64 bytes (issue 11) ---------------------------------------
+
+
+def test_the_limit_is_63_bytes():
+    # Agora requires a channel name of fewer than 64 bytes.
+    assert MAX_CHANNEL_BYTES == 63
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        ("Çağrı Şölen İstanbul'da ürün tanıtımı yapıyor, öğrenciler soruyor " * 4)[:200],
+        ("ğüşıöç" * 34)[:200],
+        "İ" * 200,
+    ],
+)
+def test_a_200_character_turkish_title_gives_a_name_under_64_bytes(title):
+    assert len(title) == 200
+    name = new_channel_name(title)
+    assert len(name.encode("utf-8")) < 64
+    assert CHANNEL_RE.match(name), name
+
+
+def test_a_slug_of_59_characters_no_longer_makes_64_bytes():
+    # 59 characters of slug plus "-" and 4 hex digits were exactly 64 bytes.
+    name = new_channel_name("a" * 59)
+    assert len(name) == 63
+    assert name.startswith("a" * 58 + "-")
+
+
+@pytest.mark.django_db
+def test_an_existing_64_byte_channel_name_keeps_working(client_for, settings):
+    from tests import agora_tokens
+
+    old_name = "a" * 59 + "-1a2b"  # made before the limit was kept
+    assert len(old_name.encode()) == 64
+    stream = LiveStreamFactory(channel_name=old_name)
+    creator = client_for(stream.creator)
+
+    data = assert_envelope(
+        creator.post(
+            "/api/v1/live-stream/join-as-creator", {"liveStreamId": stream.pk}, format="json"
+        ),
+        200,
+    )
+    assert data["agora"]["channelName"] == old_name
+    assert agora_tokens.verify(
+        data["agora"]["token"],
+        app_id=settings.AGORA_APP_ID,
+        certificate=settings.AGORA_APP_CERTIFICATE,
+        channel=old_name,
+        uid_or_account=stream.creator.agora_uid,
+    )
+    viewer = UserFactory()
+    joined = assert_envelope(
+        client_for(viewer).post(
+            "/api/v1/live-stream/join", {"liveStreamId": stream.pk}, format="json"
+        ),
+        200,
+    )
+    assert joined["liveStream"]["channelName"] == old_name
+    renewed = assert_envelope(
+        client_for(viewer).post(
+            "/api/v1/live-stream/renew-token", {"liveStreamId": stream.pk}, format="json"
+        ),
+        200,
+    )
+    assert renewed["agora"]["channelName"] == old_name
+    assert LiveStream.objects.get(pk=stream.pk).status == LiveStreamStatus.ACTIVE

@@ -1075,6 +1075,28 @@ def test_a_signed_notice_with_a_nul_character_is_a_400(world, unchanged, setting
     assert not AgoraNotice.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"noticeId": "\\ud800", "eventType": 101, "payload": {}}', id="notice-id"),
+        pytest.param(
+            b'{"noticeId": "n1", "eventType": 103, "payload": {"channelName": "c\\udfff", '
+            b'"uid": 1, "clientSeq": 1}}',
+            id="channel-name",
+        ),
+        pytest.param(
+            b'{"noticeId": "n1", "eventType": 7, "payload": {"\\udbff": [["x"]]}}',
+            id="unhandled-event-key",
+        ),
+    ],
+)
+def test_a_signed_notice_with_a_lone_surrogate_is_a_400(world, unchanged, settings, body):
+    # Issue 10, finding 3: valid JSON, but no Unicode text; it was stored and a 500.
+    settings.AGORA_NCS_SECRET = NCS_SECRET
+    assert_error(post_notice(body), 400, contains="lone surrogate")
+    assert not AgoraNotice.objects.exists()
+
+
 def test_a_deeply_nested_signed_notice_is_a_400(world, unchanged, settings):
     settings.AGORA_NCS_SECRET = NCS_SECRET
     body = ('{"noticeId": "n1", "eventType": 103, "payload": ' + nested(10_000) + "}").encode()

@@ -1,9 +1,7 @@
 from django.utils import timezone
 
 from allmine.core.commands import StaffCommand
-from livestreams.lifecycle import overdue_filter
-from livestreams.models import LiveStream
-from livestreams.services.jobs import livestream_end_overdue
+from livestreams.services.jobs import livestream_end_overdue, overdue_streams
 
 
 class Command(StaffCommand):
@@ -14,11 +12,7 @@ class Command(StaffCommand):
 
     def run(self, *, dry_run: bool, **options) -> str:
         now = timezone.now()
-        candidates = list(
-            LiveStream.objects.filter(overdue_filter(now))
-            .order_by("started_at")
-            .values_list("pk", "title")
-        )
+        candidates = list(overdue_streams(now).values_list("pk", "title"))
         if dry_run:
             for pk, title in candidates:
                 self.stdout.write(f"would end {pk}  {title}")

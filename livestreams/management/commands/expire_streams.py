@@ -1,9 +1,7 @@
 from django.utils import timezone
 
 from allmine.core.commands import StaffCommand
-from livestreams.lifecycle import expirable_filter
-from livestreams.models import LiveStream
-from livestreams.services.jobs import livestream_expire
+from livestreams.services.jobs import expirable_streams, livestream_expire
 
 
 class Command(StaffCommand):
@@ -14,11 +12,7 @@ class Command(StaffCommand):
 
     def run(self, *, dry_run: bool, **options) -> str:
         now = timezone.now()
-        candidates = list(
-            LiveStream.objects.filter(expirable_filter(now))
-            .order_by("planned_start_date")
-            .values_list("pk", "title")
-        )
+        candidates = list(expirable_streams(now).values_list("pk", "title"))
         if dry_run:
             for pk, title in candidates:
                 self.stdout.write(f"would expire {pk}  {title}")

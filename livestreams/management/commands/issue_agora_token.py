@@ -30,7 +30,9 @@ class Command(BaseCommand):
         if not found.is_active:
             raise CommandError(f"{found.username} is deactivated: no token is issued.")
         try:
-            credentials = livestream_renew_token(user=found, live_stream_id=stream)
+            credentials = livestream_renew_token(
+                user=found, live_stream_id=stream, sign_of_life=False
+            )
         except ApiError as exc:
             raise CommandError("; ".join(exc.details) or type(exc).__name__) from None
         self.stdout.write(json.dumps(CredentialsSerializer(credentials).data, indent=2))

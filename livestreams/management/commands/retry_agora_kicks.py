@@ -1,23 +1,29 @@
 from django.utils import timezone
 
 from allmine.core.commands import StaffCommand
-from livestreams.agora.kicks import FAILED, MAX_ATTEMPTS, SENT, SKIPPED, kick_send, kicks_due
 from livestreams.agora.rest import is_configured
-from livestreams.models import AgoraKick, AgoraKickStatus
+from livestreams.services import agora_kicks
+from livestreams.services.agora_kicks import MAX_ATTEMPTS, kick_run, kicks_due, kicks_given_up
+
+# The outcomes of `kick_run`, as this command counts them.
+DONE = (agora_kicks.SENT, agora_kicks.FOUND)
+GONE = (agora_kicks.LIFTED, agora_kicks.CANCELLED)
 
 
 class Command(StaffCommand):
     help = (
-        "Send again the Agora kicks (banned users, ended streams) that failed or never "
-        "ran, each after its backoff; a kick that succeeded is never sent again."
+        "Work now on the Agora kicks that are due (what the retry_agora_kicks task "
+        "does every minute): create the rules of bans and ended streams that failed "
+        "or never ran, and delete the rules of lifted bans, each after its backoff. "
+        "A kick that succeeded is never sent again."
     )
 
     def run(self, *, dry_run: bool, **options) -> str:
         now = timezone.now()
-        given_up = AgoraKick.objects.filter(
-            status=AgoraKickStatus.FAILED, attempts__gte=MAX_ATTEMPTS
-        ).count()
-        due = list(kicks_due(now).values_list("pk", "reason", "channel_name", "uid", "attempts"))
+        given_up = kicks_given_up().count()
+        due = list(
+            kicks_due(now).values_list("pk", "reason", "status", "channel_name", "uid", "attempts")
+        )
         tail = f"{given_up} given up after {MAX_ATTEMPTS} attempts."
         if not is_configured():
             return (
@@ -25,18 +31,24 @@ class Command(StaffCommand):
                 f"AGORA_CUSTOMER_SECRET): nothing sent; {len(due)} kick(s) waiting; {tail}"
             )
         if dry_run:
-            for pk, reason, channel, uid, attempts in due:
+            for pk, reason, status, channel, uid, attempts in due:
                 who = "everyone" if uid is None else f"uid {uid}"
+                verb = "lift" if status == agora_kicks.S.LIFTING else "send"
                 self.stdout.write(
-                    f"would send kick {pk} ({reason}): {who} from {channel}, "
+                    f"would {verb} kick {pk} ({reason}): {who} from {channel}, "
                     f"{attempts} attempt(s) so far"
                 )
-            return f"{len(due)} kick(s) would be sent; {tail}"
-        results = {SENT: 0, FAILED: 0, SKIPPED: 0}
+            return f"{len(due)} kick(s) would be sent or lifted; {tail}"
+        results: dict[str, int] = {}
         for pk, *_rest in self.progress(due, what="kicks"):
-            results[kick_send(pk)] += 1
+            outcome = kick_run(kick_id=pk)
+            while outcome == agora_kicks.AGAIN:
+                outcome = kick_run(kick_id=pk)
+            results[outcome] = results.get(outcome, 0) + 1
+        sent = sum(results.get(o, 0) for o in DONE)
+        lifted = sum(results.get(o, 0) for o in GONE)
         return (
-            f"Sent {results[SENT]} kick(s); {results[FAILED]} failed "
-            f"again (retried later); {results[SKIPPED]} skipped (done or in "
-            f"progress elsewhere); {tail}"
+            f"Sent {sent} kick(s); lifted {lifted}; {results.get(agora_kicks.FAILED, 0)} "
+            f"failed again (retried later); {results.get(agora_kicks.SKIPPED, 0)} skipped "
+            f"(done or in progress elsewhere); {tail}"
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
@@ -258,39 +258,11 @@ SIMPLE_JWT = {
     "CHECK_USER_IS_ACTIVE": True,
 }
 
-# --- Agora --------------------------------------------------------------------
-# Placeholders are for development only: allmine/core/checks.py warns about them in
-# development and refuses to start production with them.
-AGORA_PLACEHOLDER_APP_ID = "0" * 32
-AGORA_PLACEHOLDER_APP_CERTIFICATE = "f" * 32
-AGORA_APP_ID = env.str("AGORA_APP_ID", default="" if PRODUCTION else AGORA_PLACEHOLDER_APP_ID)
-AGORA_APP_CERTIFICATE = env.str(
-    "AGORA_APP_CERTIFICATE", default="" if PRODUCTION else AGORA_PLACEHOLDER_APP_CERTIFICATE
-)
-AGORA_TOKEN_TTL = env.int("AGORA_TOKEN_TTL", default=3600)
-# The placeholder warning is logged once by the serving process (runserver,
-# gunicorn: allmine.core.checks.refuse_to_start_if_misconfigured), not by every command.
-SILENCED_SYSTEM_CHECKS = ["allmine.W001"]
-# Agora's Notification Center posts channel events to /api/v1/agora/events, signed
-# with this secret (Agora console, NCS); empty refuses every notice with a 401.
-AGORA_NCS_SECRET = env.str("AGORA_NCS_SECRET", default="")
-# Agora's REST API (Agora console, RESTful API), optional: with both set, banned
-# users and the audience of an ended stream are kicked from the channel.
-AGORA_CUSTOMER_KEY = env.str("AGORA_CUSTOMER_KEY", default="")
-AGORA_CUSTOMER_SECRET = env.str("AGORA_CUSTOMER_SECRET", default="")
-AGORA_REST_BASE_URL = env.str("AGORA_REST_BASE_URL", default="https://api.agora.io").rstrip("/")
-AGORA_REST_TIMEOUT = env.float("AGORA_REST_TIMEOUT", default=4.0)
-if not AGORA_REST_BASE_URL.startswith(("https://", "http://")):
-    raise environ.ImproperlyConfigured("AGORA_REST_BASE_URL must be an http(s) URL.")
-# How long a kicked user stays out (minutes, 1 to 1440): by default until the
-# token they hold has expired.
-AGORA_KICK_MINUTES = env.int(
-    "AGORA_KICK_MINUTES", default=max(1, min(1440, -(-AGORA_TOKEN_TTL // 60)))
-)
-if not 1 <= AGORA_KICK_MINUTES <= 1440:
-    raise environ.ImproperlyConfigured("AGORA_KICK_MINUTES must be between 1 and 1440.")
-if not 0 < AGORA_REST_TIMEOUT <= 30:
-    raise environ.ImproperlyConfigured("AGORA_REST_TIMEOUT must be between 0 and 30 seconds.")
+# --- Agora, and the background work (Celery) -------------------------------------
+# In modules of their own (allmine/settings/agora.py, background.py); they read
+# what is defined above (env, PRODUCTION, the token lifetime, Redis, storage).
+from allmine.settings.agora import *  # noqa: E402, F403
+from allmine.settings.background import *  # noqa: E402, F403
 
 # --- The back office ------------------------------------------------------------
 # A moderator's action on more objects than this asks for their number typed.
