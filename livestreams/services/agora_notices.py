@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from allmine.core.tasks import enqueue_on_commit
 from livestreams.agora import notices as ncs
 from livestreams.lifecycle import Role, may_be_in_channel
 from livestreams.models import (
@@ -107,7 +108,7 @@ def _agora_recording_effect(notice: AgoraNotice, sid: str) -> str:
         details=details if isinstance(details, dict) else {},
     )
     if follow_up is not None:
-        recording_run.delay_on_commit(follow_up)
+        enqueue_on_commit(recording_run, follow_up)
     return AgoraNoticeOutcome.APPLIED if known else AgoraNoticeOutcome.UNKNOWN_RECORDING
 
 

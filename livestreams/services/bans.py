@@ -11,6 +11,7 @@ from django.utils import timezone
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.permissions import is_moderator
+from allmine.core.tasks import enqueue_on_commit
 from livestreams.models import BanAction, Guest, LiveStreamBan, Participant
 from livestreams.services import agora_kicks
 from livestreams.services.access import stream_to_manage
@@ -68,7 +69,7 @@ def ban_create(
             Guest.objects.filter(live_stream=stream, user=target).update(has_joined=False)
             kick = agora_kicks.kick_create_for_ban(ban=ban)
             if kick is not None:
-                agora_kick_run.delay_on_commit(kick.pk)
+                enqueue_on_commit(agora_kick_run, kick.pk)
     return ban
 
 
@@ -101,5 +102,5 @@ def ban_lift(*, actor, ban_id: str, reason: str = "") -> LiveStreamBan:
         )
         # The user may join again: their kicking rule at Agora goes too.
         for kick_id in agora_kicks.kicks_lift_for_ban(ban=ban, now=ban.lifted_at):
-            agora_kick_run.delay_on_commit(kick_id)
+            enqueue_on_commit(agora_kick_run, kick_id)
     return ban

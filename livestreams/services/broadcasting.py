@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound
+from allmine.core.tasks import enqueue_on_commit
 from livestreams.agora import tokens
 from livestreams.lifecycle import (
     Action,
@@ -60,7 +61,7 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
         # request never waits for Agora: the recording starts after the commit.
         started = recording.recording_begin(stream=stream)
         if started is not None:
-            recording_run.delay_on_commit(started.pk)
+            enqueue_on_commit(recording_run, started.pk)
         credentials = tokens.issue_credentials(
             channel_name=stream.channel_name, user=user, role=tokens.HOST, now=now
         )

@@ -12,6 +12,7 @@ from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.media import delete_files_on_commit
 from allmine.core.permissions import is_moderator
+from allmine.core.tasks import enqueue_on_commit
 from livestreams.lifecycle import (
     NOT_STARTED,
     Action,
@@ -44,7 +45,7 @@ def end_stream(stream: LiveStream, now: datetime, *, by: Actor) -> None:
     audience_leaves(stream, now)
     kick = agora_kicks.kick_create_for_end(live_stream=stream)
     if kick is not None:  # everyone out of the channel
-        agora_kick_run.delay_on_commit(kick.pk)
+        enqueue_on_commit(agora_kick_run, kick.pk)
     stop_recordings(stream, now)
 
 
@@ -52,7 +53,7 @@ def stop_recordings(stream: LiveStream, now: datetime) -> None:
     """A stream that is over (ended, expired, removed) is no longer recorded;
     the stops are enqueued for after the commit."""
     for recording_id in recording.recordings_end(stream=stream, now=now):
-        recording_run.delay_on_commit(recording_id)
+        enqueue_on_commit(recording_run, recording_id)
 
 
 def _manager(stream: LiveStream, actor) -> Actor:

@@ -6,9 +6,11 @@ stands, a POST that timed out or answered 504 is followed by a GET before
 anything is posted again, and no request waits on Agora."""
 
 import io
+import logging
 import time
 from datetime import timedelta
 
+import kombu.exceptions
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -480,6 +482,35 @@ def test_a_ban_lifted_after_an_unanswered_post_deletes_what_it_may_have_created(
 
 
 # --- A failure at Agora never blocks the moderator ---------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_broker_down_at_the_commit_never_fails_the_ban(
+    agora, client_for, stream, viewer, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    """The ban is committed before its kick is handed to the workers: a broker
+    that is down at that moment is logged, the ban answers as usual, and the
+    sweep sends the kick once the broker is back."""
+
+    def broker_down(*args, **kwargs):
+        raise kombu.exceptions.OperationalError("Error 111 connecting: Connection refused.")
+
+    monkeypatch.setattr(agora_kick_run, "delay", broker_down)
+    with (
+        caplog.at_level(logging.WARNING, logger="allmine.tasks"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = ban(client_for(stream.creator), stream, viewer)
+
+    assert_envelope(response, 200)
+    kick = AgoraKick.objects.get()
+    assert (kick.status, agora.requests) == (K.PENDING, [])
+    assert "Could not enqueue livestreams.agora_kick_run" in caplog.text
+
+    monkeypatch.undo()  # the broker is back
+    make_due(kick)
+    run_retry()
+    assert posts(agora) == [kicking_rule(stream.channel_name, viewer.agora_uid)]
 
 
 FAILURES = {
