@@ -97,7 +97,7 @@ def _agora_abnormal_user(notice: AgoraNotice) -> None:
     kick = agora_kicks.kick_create_for_abnormal_user(live_stream=stream, uid=notice.uid)
     if kick is not None:
         delay = agora_kicks.ABNORMAL_KICK_DELAY.total_seconds()
-        agora_kick_run.apply_async_on_commit((kick.pk,), countdown=delay)
+        enqueue_on_commit(agora_kick_run, kick.pk, countdown=delay)
 
 
 def _agora_recording_effect(notice: AgoraNotice, sid: str) -> str:
