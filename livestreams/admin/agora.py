@@ -3,11 +3,10 @@ rules they created and lifted), cloud recordings, and the Notification Center's
 notices. Each job list has a "needs attention" filter that finds what failed,
 was given up or is stuck; a job's last error is shown in its row."""
 
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -18,18 +17,22 @@ from django.utils.translation import gettext_lazy as _
 from allmine.core.admin import LargeTablePaginator, ReadOnlyAdminMixin
 from allmine.core.permissions import is_moderator
 from livestreams.models import (
-    ACTIVE_RECORDING_STATUSES,
     AgoraKick,
     AgoraKickStatus,
     AgoraNotice,
     Recording,
     RecordingStatus,
 )
+from livestreams.selectors.agora_jobs import (
+    KICK_KINDS,
+    RECORDING_KINDS,
+    kick_attention,
+    recording_attention,
+)
 from livestreams.services.agora_kicks import MAX_ATTEMPTS as KICK_MAX_ATTEMPTS
 from livestreams.services.agora_kicks import WORKABLE
 
 # A job due this long ago and still not done: its worker is not running.
-STUCK_AFTER = timedelta(minutes=10)
 RED, AMBER, GREEN, GREY = "#b91c1c", "#b45309", "#15803d", "#4b5563"
 KICK_COLOURS: dict[str, str] = {
     AgoraKickStatus.PENDING: AMBER,
@@ -99,19 +102,8 @@ class KickAttentionFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = timezone.now()
-        if self.value() == "failing":
-            return queryset.filter(status__in=WORKABLE, attempts__lt=KICK_MAX_ATTEMPTS).exclude(
-                last_error=""
-            )
-        if self.value() == "given_up":
-            return queryset.filter(status__in=WORKABLE, attempts__gte=KICK_MAX_ATTEMPTS)
-        if self.value() == "stuck":
-            return queryset.filter(
-                status__in=WORKABLE,
-                attempts__lt=KICK_MAX_ATTEMPTS,
-                next_attempt_at__lt=now - STUCK_AFTER,
-            )
+        if self.value() in KICK_KINDS:
+            return queryset.filter(kick_attention(self.value(), timezone.now()))
         return queryset
 
 
@@ -158,17 +150,8 @@ class RecordingAttentionFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = timezone.now()
-        if self.value() == "failed":
-            return queryset.filter(status=RecordingStatus.FAILED)
-        if self.value() == "retrying":
-            return queryset.filter(status__in=ACTIVE_RECORDING_STATUSES).exclude(last_error="")
-        if self.value() == "stuck":
-            return queryset.filter(
-                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-                status__in=ACTIVE_RECORDING_STATUSES,
-                next_attempt_at__lt=now - STUCK_AFTER,
-            )
+        if self.value() in RECORDING_KINDS:
+            return queryset.filter(recording_attention(self.value(), timezone.now()))
         return queryset
 
 

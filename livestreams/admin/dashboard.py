@@ -17,6 +17,8 @@ from allmine.core import dashboard
 from allmine.core.history import admin_link
 from livestreams.admin.funding import funding_bar_html
 from livestreams.admin.streams import short_when, status_badge
+from livestreams.models import AgoraKick, Recording
+from livestreams.selectors import agora_jobs as agora_jobs_selectors
 from livestreams.selectors import back_office
 
 VIEW = "livestreams.view_livestream"
@@ -122,3 +124,77 @@ def funding_close(request: HttpRequest) -> dashboard.Table:
 )
 def funding_far(request: HttpRequest) -> dashboard.Table:
     return _funding_table(closest=False)
+
+
+@dashboard.panel(
+    key="open-reports",
+    title=_("Open user reports"),
+    permission="livestreams.view_streamreport",
+    queries=2,
+    order=35,
+)
+def open_reports(request: HttpRequest) -> dashboard.Table:
+    count = back_office.open_reports_count()
+    reports = back_office.reports_open(dashboard.ROWS)
+    now = timezone.now()
+    return dashboard.Table(
+        headers=[_("report"), _("stream"), _("reported by"), _("waiting for")],
+        rows=[
+            (
+                admin_link(r, str(r.get_type_display())),
+                admin_link(r.live_stream, r.live_stream.title),
+                r.reporter.username,
+                timesince(r.created_at, now),
+            )
+            for r in reports
+        ],
+        note=ngettext("%(count)d report is open.", "%(count)d reports are open.", count)
+        % {"count": count},
+        empty=_("No report is waiting."),
+        more=(
+            reverse("admin:livestreams_streamreport_changelist") + "?status__exact=open",
+            _("The reports' queue"),
+        )
+        if count
+        else None,
+    )
+
+
+def _job_name(job: AgoraKick | Recording) -> str:
+    status = job.get_status_display()
+    if isinstance(job, AgoraKick):
+        who = gettext("everyone") if job.uid is None else str(job.uid)
+        return gettext("Kick of %(who)s (%(status)s)") % {"who": who, "status": status}
+    return gettext("Recording (%(status)s)") % {"status": status}
+
+
+@dashboard.panel(
+    key="agora-jobs",
+    title=_("Agora jobs needing attention"),
+    permission="livestreams.moderate_livestream",
+    queries=2,
+    order=36,
+)
+def agora_jobs(request: HttpRequest) -> dashboard.Table:
+    now = timezone.now()
+    kicks = agora_jobs_selectors.kicks_needing_attention(now, dashboard.ROWS)
+    recordings = agora_jobs_selectors.recordings_needing_attention(now, dashboard.ROWS)
+    jobs = sorted([*kicks, *recordings], key=lambda job: job.updated_at, reverse=True)
+    return dashboard.Table(
+        headers=[_("job"), _("stream"), _("attempts"), _("last error")],
+        rows=[
+            (
+                admin_link(job, _job_name(job)),
+                admin_link(job.live_stream, job.live_stream.title) if job.live_stream else "—",
+                number_format(job.attempts),
+                (job.last_error[:80] + "…") if len(job.last_error) > 80 else job.last_error or "—",
+            )
+            for job in jobs[: dashboard.ROWS]
+        ],
+        note=gettext("Kicks and cloud recordings that failed, were given up or wait for a worker."),
+        empty=_("Every Agora job is on track."),
+        more=(
+            reverse("admin:livestreams_agorakick_changelist") + "?attention=failing",
+            _("Kicks needing attention"),
+        ),
+    )

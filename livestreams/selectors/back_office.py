@@ -18,6 +18,8 @@ from livestreams.models import (
     Guest,
     LiveStream,
     Participant,
+    ReportStatus,
+    StreamReport,
 )
 
 
@@ -157,4 +159,22 @@ def participants_latest(stream: LiveStream, limit: int) -> list[Participant]:
         Participant.objects.filter(live_stream=stream)
         .select_related("user")
         .order_by("-is_present", "-last_joined_at", "pk")[:limit]
+    )
+
+
+# --- The reports' queue ------------------------------------------------------------------
+
+
+def open_reports_count() -> int:
+    """How many reports wait for a moderator (on `report_status_created`)."""
+    return StreamReport.objects.filter(status=ReportStatus.OPEN).count()
+
+
+def reports_open(limit: int) -> list[StreamReport]:
+    """The oldest open reports first, with their stream and reporter (one query,
+    on `report_status_created`)."""
+    return list(
+        StreamReport.objects.filter(status=ReportStatus.OPEN)
+        .select_related("live_stream", "reporter")
+        .order_by("created_at", "pk")[:limit]
     )

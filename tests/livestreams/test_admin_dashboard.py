@@ -17,7 +17,18 @@ from django.utils import timezone
 from accounts.services.moderation import user_deactivate
 from allmine.core import dashboard
 from livestreams.lifecycle import LiveStreamStatus
-from livestreams.models import BanAction, LiveStream, Participant
+from livestreams.models import (
+    AgoraKick,
+    AgoraKickReason,
+    AgoraKickStatus,
+    BanAction,
+    LiveStream,
+    Participant,
+    Recording,
+    RecordingStatus,
+    ReportType,
+    StreamReport,
+)
 from livestreams.selectors import back_office
 from livestreams.services.bans import ban_create
 from livestreams.services.moderation import livestream_cancel, livestream_end, livestream_remove
@@ -35,6 +46,8 @@ PANELS = {
     "funding-close": 1,
     "funding-far": 1,
     "recent-actions": 4,
+    "open-reports": 2,
+    "agora-jobs": 2,
 }
 
 
@@ -90,6 +103,28 @@ def world(moderator, size: int) -> dict:
     livestream_end(actor=moderator, live_stream_id=made["live"][-1].pk, reason="Raid")
     livestream_cancel(actor=moderator, live_stream_id=made["later"][0].pk, reason="Fake")
     user_deactivate(actor=moderator, user=UserFactory(), reason="Abuse")
+    for n in range(size):
+        StreamReport.objects.create(
+            live_stream=made["live"][n], reporter=UserFactory(), type=ReportType.SPAM
+        )
+        AgoraKick.objects.create(
+            live_stream=made["live"][n],
+            channel_name=made["live"][n].channel_name,
+            uid=troll.agora_uid,
+            reason=AgoraKickReason.BAN,
+            minutes=60,
+            status=AgoraKickStatus.FAILED,
+            attempts=1,
+            last_error="HTTP 500 from Agora",
+        )
+        Recording.objects.create(
+            live_stream=made["live"][n],
+            channel_name=made["live"][n].channel_name,
+            uid=4_000_000_000 + n,
+            status=RecordingStatus.FAILED,
+            attempts=10,
+            last_error="The upload never came",
+        )
     return made
 
 
