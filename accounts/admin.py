@@ -39,7 +39,7 @@ from accounts.services.moderation import (
 )
 from allmine.core.admin import ReadOnlyAdminMixin, ReasonedActionMixin, html_table
 from allmine.core.audit import audit_history
-from allmine.core.forms import ReasonForm
+from allmine.core.forms import LocalizedMoneyField, ReasonForm
 from allmine.core.media import media_url
 
 # How many ledger entries the user page shows (newest first).
@@ -73,10 +73,9 @@ class CreditAdjustmentForm(forms.Form):
     key = forms.CharField(
         widget=forms.HiddenInput, max_length=32, required=False, initial=new_adjustment_key
     )
-    amount = forms.DecimalField(
+    # Typed in the admin's language (`7,50` in Turkish), never with a dropped separator.
+    amount = LocalizedMoneyField(
         label=_("Amount"),
-        max_digits=12,
-        decimal_places=2,
         help_text=_("Credits to add to each selected user; a negative amount takes credits back."),
     )
     reason = forms.CharField(

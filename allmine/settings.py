@@ -301,6 +301,11 @@ LIVESTREAM_INTERESTS = env.list(
 LIVESTREAM_MAX_PRICE = Decimal(env.str("LIVESTREAM_MAX_PRICE", default="10000"))
 LIVESTREAM_MAX_FUNDING_GOAL = Decimal(env.str("LIVESTREAM_MAX_FUNDING_GOAL", default="1000000"))
 LIVESTREAM_MAX_GUESTS = env.int("LIVESTREAM_MAX_GUESTS", default=8)
+# How far ahead a stream may be planned (its plannedStartDate and plannedEndDate, in
+# days from now); nothing before 2000 is accepted either (allmine.core.fields).
+LIVESTREAM_MAX_SCHEDULE_DAYS = env.int("LIVESTREAM_MAX_SCHEDULE_DAYS", default=365)
+if not 1 <= LIVESTREAM_MAX_SCHEDULE_DAYS <= 3650:
+    raise environ.ImproperlyConfigured("LIVESTREAM_MAX_SCHEDULE_DAYS must be between 1 and 3650.")
 LIVESTREAM_DEFAULT_THUMBNAIL = "livestreams/default-thumbnail.png"
 # A scheduled stream nobody started expires this long after its planned start.
 LIVESTREAM_START_GRACE_MINUTES = env.int("LIVESTREAM_START_GRACE_MINUTES", default=30)

@@ -10,10 +10,10 @@ from accounts.models import AvailabilityStatus, TransactionKind, TransactionStat
 from allmine.core.fields import (
     IdField,
     MoneyField,
+    TextField,
     TimestampField,
     UrlField,
     money_to_json,
-    no_control_characters,
 )
 from allmine.core.media import media_url
 from allmine.core.pagination import page_serializer
@@ -92,8 +92,8 @@ class RegisterInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=30, validators=[USERNAME_VALIDATOR])
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
-    name = serializers.CharField(max_length=100, validators=[no_control_characters])
-    surname = serializers.CharField(max_length=100, validators=[no_control_characters])
+    name = TextField(max_length=100)
+    surname = TextField(max_length=100)
 
 
 class LoginInputSerializer(serializers.Serializer):

@@ -24,6 +24,7 @@ from accounts.services import auth
 from accounts.services.photos import profile_photo_set
 from allmine.core.pagination import PageQuerySerializer, paginate
 from allmine.core.throttling import LoginThrottle, RegisterThrottle
+from allmine.core.views import atomic_response
 
 
 def _valid(serializer_class, request):
@@ -50,6 +51,7 @@ class RegisterView(APIView):
             409: OpenApiResponse(description="The username or the e-mail is already taken."),
         },
     )
+    @atomic_response
     def post(self, request):
         data = _valid(RegisterInputSerializer, request)
         user, tokens = auth.user_sign_up(**data)
@@ -140,6 +142,7 @@ class ProfilePhotoView(APIView):
         request=ProfilePhotoInputSerializer,
         responses={200: ProfilePhotoSerializer},
     )
+    @atomic_response
     def patch(self, request):
         data = _valid(ProfilePhotoInputSerializer, request)
         photo = profile_photo_set(user=request.user, upload=data["file"])

@@ -176,7 +176,33 @@ class EnvelopeAutoSchema(AutoSchema):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if schema is not None and (getattr(field, "field_name", None) or "").startswith("_"):
             schema.pop("title", None)  # "_id" would be titled " id"
+        if schema is not None and hasattr(field, "openapi_facts"):
+            self._field_facts[id(field)] = field.openapi_facts(direction)
+            _apply_facts(schema, self._field_facts[id(field)])
         return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        """A serializer's own object-level facts (`openapi_object_facts`: which of its
+        fields are needed together) join its schema."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        facts = getattr(serializer, "openapi_object_facts", None)
+        if facts and direction == "request":
+            schema.update(facts)
+        return schema
+
+    def _insert_field_validators(self, field, schema):
+        """drf-spectacular's facts from the field's validators, then the field's own
+        (`openapi_facts` in allmine.core.fields: what the field itself enforces)."""
+        super()._insert_field_validators(field, schema)
+        facts = self._field_facts.get(id(field))
+        if facts:
+            _apply_facts(schema, facts)
+
+    @property
+    def _field_facts(self) -> dict:
+        if not hasattr(self, "_facts_by_field"):
+            self._facts_by_field: dict = {}
+        return self._facts_by_field
 
     # Responses
 
@@ -295,6 +321,32 @@ class EnvelopeAutoSchema(AutoSchema):
                 }
             }
         return response
+
+
+# Keys drf-spectacular derives from a DecimalField's digits, replaced by MoneyField's
+# own bounds.
+_DERIVED_NUMBER_KEYS = ("format", "exclusiveMaximum", "exclusiveMinimum", "maximum", "minimum")
+
+
+def _apply_facts(schema: dict, facts: dict) -> None:
+    """Merge a field's `openapi_facts` into its schema (a description is appended
+    to the help text rather than replacing it; a None removes the key)."""
+    if not facts:
+        return
+    if facts.get("type") == "number":
+        for key in _DERIVED_NUMBER_KEYS:
+            schema.pop(key, None)
+    for key, value in facts.items():
+        if value is None:
+            schema.pop(key, None)
+        elif (
+            key == "description"
+            and schema.get("description")
+            and value not in schema["description"]
+        ):
+            schema["description"] = f"{schema['description']} {value}"
+        else:
+            schema[key] = value
 
 
 def _strip_internal_keys(node):

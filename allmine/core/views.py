@@ -1,8 +1,9 @@
+import functools
 import logging
 
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -11,9 +12,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allmine.core.errors import ServiceUnavailable
+from allmine.core.media import StoredFiles
 
 logger = logging.getLogger("allmine.health")
 PROBE_STATES = ["ok", "unavailable"]
+
+
+def atomic_response(handler):
+    """For a write view whose response echoes what the client sent: the work and
+    the rendering of its result happen in one transaction (and one unit of stored
+    files), so a response that cannot be rendered rolls the work back instead of
+    failing after the commit (a 500 over a row that was stored anyway)."""
+
+    @functools.wraps(handler)
+    def wrapped(view, request, *args, **kwargs):
+        with StoredFiles(), transaction.atomic():
+            return handler(view, request, *args, **kwargs)
+
+    return wrapped
 
 
 @extend_schema(exclude=True)

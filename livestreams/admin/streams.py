@@ -5,7 +5,7 @@ Every change made here goes through the same services as the API
 """
 
 from django.contrib import admin, messages
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -31,7 +31,7 @@ from livestreams.admin.filters import (
     InterestFilter,
     RemovedFilter,
 )
-from livestreams.admin.forms import BanForm, LiveStreamAdminForm
+from livestreams.admin.forms import BanForm, LiveStreamAdminForm, money_formfield
 from livestreams.admin.funding import (
     funding_bar_html,
     funding_progress_csv,
@@ -248,6 +248,13 @@ class LiveStreamAdmin(ReasonedActionMixin, ModeratorActionsMixin, admin.ModelAdm
                 ),
             )
         )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # Every money box (the change form's and the changelist's inline ones) reads
+        # what the moderator typed in their language: `7,50` in Turkish is 7.50.
+        if isinstance(db_field, DecimalField) and db_field.editable:
+            return money_formfield(db_field)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", LiveStreamAdminForm)

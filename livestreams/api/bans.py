@@ -5,6 +5,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.core.views import atomic_response
 from livestreams.api.common import path_id, valid
 from livestreams.api.inputs import BanCreateInputSerializer, BanListFilterSerializer
 from livestreams.api.serializers import BanSerializer
@@ -47,6 +48,7 @@ class BansView(APIView):
             409: OpenApiResponse(description="The user is already banned from this stream."),
         },
     )
+    @atomic_response
     def post(self, request):
         data = valid(BanCreateInputSerializer, request.data)
         ban = ban_create(actor=request.user, **data)

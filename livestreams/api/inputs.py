@@ -2,15 +2,19 @@
 anything a client sends beyond these fields is ignored."""
 
 import json
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from allmine.core.fields import (
+    EARLIEST_ACCEPTED,
     MoneyField,
     ObjectIdInputField,
+    TextField,
     TimestampField,
-    no_control_characters,
 )
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import BanAction, LiveStreamType
@@ -49,10 +53,31 @@ class NullableChoiceField(serializers.ChoiceField):
         return super().validate_empty_values(data)
 
 
-class LiveStreamCreateInputSerializer(serializers.Serializer):
-    """What a client may send to create a stream; anything else is ignored."""
+def latest_planned_date() -> datetime:
+    """The latest planned start or end a stream may have: LIVESTREAM_MAX_SCHEDULE_DAYS
+    from now."""
+    return timezone.now() + timedelta(days=settings.LIVESTREAM_MAX_SCHEDULE_DAYS)
 
-    title = serializers.CharField(max_length=100, validators=[no_control_characters])
+
+def planned_date_field(source: str) -> TimestampField:
+    return TimestampField(
+        source=source,
+        required=False,
+        allow_null=True,
+        earliest=EARLIEST_ACCEPTED,
+        latest=latest_planned_date,
+        window_text=(
+            "from 2000-01-01T00:00:00.000Z to LIVESTREAM_MAX_SCHEDULE_DAYS "
+            f"({settings.LIVESTREAM_MAX_SCHEDULE_DAYS}) days from now"
+        ),
+    )
+
+
+class LiveStreamCreateInputSerializer(serializers.Serializer):
+    """What a client may send to create a stream; anything else is ignored.
+    `plannedEndDate` must be after `plannedStartDate` (or, without one, in the future)."""
+
+    title = TextField(max_length=100)
     liveStreamType = serializers.ChoiceField(
         source="live_stream_type", choices=LiveStreamType.values, default=LiveStreamType.SOLO
     )
@@ -61,28 +86,36 @@ class LiveStreamCreateInputSerializer(serializers.Serializer):
     thumbnail = serializers.FileField(
         required=False, allow_null=True, allow_empty_file=True, max_length=255
     )
-    price = MoneyField(required=False, allow_null=True)
+    price = MoneyField(
+        required=False, allow_null=True, min_value=Decimal(0), max_value="LIVESTREAM_MAX_PRICE"
+    )
     interest = NullableChoiceField(
         choices=settings.LIVESTREAM_INTERESTS, required=False, allow_null=True
     )
     durationGoal = serializers.IntegerField(
         source="duration_goal", required=False, allow_null=True, min_value=1, max_value=24 * 60
     )
-    motivation = serializers.CharField(
+    motivation = TextField(required=False, allow_null=True, allow_blank=True, max_length=1000)
+    plannedStartDate = planned_date_field("planned_start_date")
+    plannedEndDate = planned_date_field("planned_end_date")
+    fundingGoal = MoneyField(
+        source="funding_goal",
         required=False,
         allow_null=True,
-        allow_blank=True,
-        max_length=1000,
-        validators=[no_control_characters],
+        min_value=Decimal(0),
+        max_value="LIVESTREAM_MAX_FUNDING_GOAL",
     )
-    plannedStartDate = TimestampField(source="planned_start_date", required=False, allow_null=True)
-    plannedEndDate = TimestampField(source="planned_end_date", required=False, allow_null=True)
-    fundingGoal = MoneyField(source="funding_goal", required=False, allow_null=True)
     recording = serializers.BooleanField(required=False, default=False)
     isActiveReplayOnCreatorProfile = serializers.BooleanField(
         source="is_active_replay_on_creator_profile", required=False, allow_null=True
     )
-    replayCreditPrice = MoneyField(source="replay_credit_price", required=False, allow_null=True)
+    replayCreditPrice = MoneyField(
+        source="replay_credit_price",
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        max_value="LIVESTREAM_MAX_PRICE",
+    )
 
 
 class LiveStreamIdInputSerializer(serializers.Serializer):
@@ -112,27 +145,44 @@ class StreamListFilterSerializer(serializers.Serializer):
 
 
 class FundInputSerializer(serializers.Serializer):
-    amount = MoneyField()
+    amount = MoneyField(min_value=Decimal("0.01"), max_value="LIVESTREAM_MAX_FUNDING_GOAL")
 
 
 class ReplaySettingsInputSerializer(serializers.Serializer):
+    """At least one of the two fields."""
+
     isActiveReplayOnCreatorProfile = serializers.BooleanField(
         source="is_active_replay_on_creator_profile", required=False, allow_null=True
     )
-    replayCreditPrice = MoneyField(source="replay_credit_price", required=False, allow_null=True)
+    replayCreditPrice = MoneyField(
+        source="replay_credit_price",
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        max_value="LIVESTREAM_MAX_PRICE",
+    )
+
+    # Stated in the schema (allmine.apidocs.schema reads it).
+    openapi_object_facts = {
+        "anyOf": [
+            {"required": ["isActiveReplayOnCreatorProfile"]},
+            {"required": ["replayCreditPrice"]},
+        ]
+    }
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Send isActiveReplayOnCreatorProfile and/or replayCreditPrice."
+            )
+        return attrs
 
 
 class BanCreateInputSerializer(serializers.Serializer):
     liveStreamId = ObjectIdInputField(source="live_stream_id")
     targetUserId = ObjectIdInputField(source="target_user_id")
     actionType = serializers.ChoiceField(source="action_type", choices=BanAction.values)
-    reason = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=500,
-        default="",
-        validators=[no_control_characters],
-    )
+    reason = TextField(required=False, allow_blank=True, max_length=500, default="")
 
 
 class BanListFilterSerializer(serializers.Serializer):

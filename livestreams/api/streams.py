@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from allmine.core.images import process_uploaded_image
 from allmine.core.pagination import PageQuerySerializer
 from allmine.core.throttling import CreateThrottle
+from allmine.core.views import atomic_response
 from livestreams.api.common import path_id, stream_page, valid
 from livestreams.api.inputs import (
     LiveStreamCreateInputSerializer,
@@ -59,6 +60,7 @@ class LiveStreamCreateView(APIView):
             ),
         },
     )
+    @atomic_response
     def post(self, request):
         data = valid(LiveStreamCreateInputSerializer, request.data)
         upload = data.pop("thumbnail", None)

@@ -34,6 +34,8 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
         ensure_may(Action.GO_LIVE, actor_in(stream, user))
         refuse_blocked(stream)
         if stream.is_removed:
+            if stream.deleted_by_id == user.pk:
+                raise Conflict("You deleted this live stream.")
             raise Conflict("This live stream was removed by a moderator.")
         ensure_may_join(Role.HOST, stream.status)
         if stream.status != LiveStreamStatus.ACTIVE:

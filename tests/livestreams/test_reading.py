@@ -767,7 +767,7 @@ SETTINGS_CHANGES = [
     ),
     pytest.param({"isActiveReplayOnCreatorProfile": True}, (True, Decimal("2.00")), id="flag-only"),
     pytest.param({"replayCreditPrice": 9}, (False, Decimal("9.00")), id="price-only"),
-    pytest.param({"replayCreditPrice": "1.5"}, (False, Decimal("1.50")), id="price-as-string"),
+    pytest.param({"replayCreditPrice": 1.5}, (False, Decimal("1.50")), id="price-with-a-decimal"),
     pytest.param({"replayCreditPrice": 0}, (False, Decimal("0.00")), id="price-zero"),
     pytest.param({"replayCreditPrice": None}, (False, None), id="price-null"),
     pytest.param({"isActiveReplayOnCreatorProfile": None}, (None, Decimal("2.00")), id="flag-null"),
