@@ -8,8 +8,10 @@ without real secrets; see `allmine/checks.py`.
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "allmine.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "allmine.core.middleware.ApiEnvelopeMiddleware",
@@ -344,10 +348,53 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge fetched from swagger.io's validator (and none to allow in the CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": ["allmine.apidocs.schema.postprocess_schema"],
+}
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------
+# The admin, its funding chart and the API playground (/api/docs/) load scripts,
+# styles and fonts from this site only, with no inline script or style (the
+# playground's two inline blocks carry the per-request nonce) and no eval; images
+# also from the media host; the playground's "Try it out" may call the servers it
+# lists. Nothing may frame a page; forms post only here.
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _sources(*urls: str | None) -> list[str]:
+    return list(dict.fromkeys(o for o in map(_origin, filter(None, urls)) if o))
+
+
+_MEDIA_HOSTS = _sources(
+    PUBLIC_BASE_URL,
+    (
+        f"{DEFAULT_STORAGE['OPTIONS']['url_protocol']}//{DEFAULT_STORAGE['OPTIONS']['custom_domain']}"
+        if STORAGE_BACKEND == "s3" and DEFAULT_STORAGE["OPTIONS"]["custom_domain"]
+        else None
+    ),
+    DEFAULT_STORAGE["OPTIONS"]["endpoint_url"] if STORAGE_BACKEND == "s3" else None,
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *_MEDIA_HOSTS, *env.list("CSP_IMG_SOURCES", default=[])],
+        "font-src": [SELF],
+        "connect-src": [SELF, *_sources(*(server["url"] for server in API_SERVERS))],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
 }
 
 # --- Logging ------------------------------------------------------------------
