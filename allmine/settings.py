@@ -178,10 +178,22 @@ MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=12 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-# Uploaded images (thumbnails, profile photos).
+# Uploaded images (thumbnails, profile photos); see allmine/core/images.py. A
+# thumbnail may declare up to IMAGE_MAX_PIXELS (the contract's 40 MP), a profile
+# photo up to PROFILE_PHOTO_MAX_PIXELS; whatever it declares, no image is decoded to
+# more than IMAGE_MAX_DECODE_PIXELS (a JPEG decodes at a reduced scale; a PNG or a
+# WebP decodes whole, so it must fit), which bounds a worker's memory per upload.
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
 IMAGE_MAX_EDGE = env.int("IMAGE_MAX_EDGE", default=2048)
+IMAGE_MAX_DECODE_PIXELS = env.int("IMAGE_MAX_DECODE_PIXELS", default=4096 * 4096)
+PROFILE_PHOTO_MAX_PIXELS = env.int("PROFILE_PHOTO_MAX_PIXELS", default=16_000_000)
+PROFILE_PHOTO_MAX_EDGE = env.int("PROFILE_PHOTO_MAX_EDGE", default=1024)
+if IMAGE_MAX_DECODE_PIXELS < (2 * IMAGE_MAX_EDGE) ** 2:
+    # A JPEG of any size must fit once decoded at the draft scale the stored edge needs.
+    raise environ.ImproperlyConfigured(
+        "IMAGE_MAX_DECODE_PIXELS must be at least (2 x IMAGE_MAX_EDGE) squared."
+    )
 PROFILE_PHOTO_VARIANT_SIZES = env.list("PROFILE_PHOTO_VARIANT_SIZES", cast=int, default=[40, 76])
 
 # --- Cache (Redis when REDIS_URL is set: shared by every app server) ------------
@@ -198,12 +210,15 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Request rates: per user on joins, renewals and creates, per client address on
-# sign-in and sign-up. DRF's notation: "<count>/<second|minute|hour|day>".
+# Request rates: per user on joins, renewals, creates and image uploads, per client
+# address on sign-in and sign-up. DRF's notation: "<count>/<second|minute|hour|day>".
 API_THROTTLE_RATES = {
     "join": env.str("THROTTLE_JOIN", default="60/minute"),
     "renew": env.str("THROTTLE_RENEW", default="30/minute"),
     "create": env.str("THROTTLE_CREATE", default="10/minute"),
+    # Image uploads per user (a create with a thumbnail, a profile photo), both rates.
+    "upload_burst": env.str("THROTTLE_UPLOAD_BURST", default="5/minute"),
+    "upload": env.str("THROTTLE_UPLOAD", default="30/hour"),
     "login": env.str("THROTTLE_LOGIN", default="10/minute"),
     "register": env.str("THROTTLE_REGISTER", default="5/minute"),
 }

@@ -23,7 +23,7 @@ from accounts.selectors import transactions_of, user_with_photo
 from accounts.services import auth
 from accounts.services.photos import profile_photo_set
 from allmine.core.pagination import PageQuerySerializer, paginate
-from allmine.core.throttling import LoginThrottle, RegisterThrottle
+from allmine.core.throttling import UPLOAD_THROTTLES, LoginThrottle, RegisterThrottle
 from allmine.core.views import atomic_response
 
 
@@ -131,6 +131,7 @@ class MeView(APIView):
 
 class ProfilePhotoView(APIView):
     parser_classes = [MultiPartParser]
+    throttle_classes = UPLOAD_THROTTLES
 
     @extend_schema(
         summary="Set the profile photo",

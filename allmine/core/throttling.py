@@ -95,6 +95,28 @@ class CreateThrottle(PerUserThrottle):
     scope = "create"
 
 
+class UploadThrottle(PerUserThrottle):
+    """Image uploads (a thumbnail with a create, a profile photo) per user: decoding
+    an image is the most expensive thing a client can ask for, so one account may
+    not keep workers busy with it. Only requests that carry a file count."""
+
+    scope = "upload"
+
+    def allow_request(self, request, view):
+        if not request.FILES:
+            return True
+        return super().allow_request(request, view)
+
+
+class UploadBurstThrottle(UploadThrottle):
+    """The same, over a short window: no burst of uploads at once."""
+
+    scope = "upload_burst"
+
+
+UPLOAD_THROTTLES = [UploadBurstThrottle, UploadThrottle]
+
+
 class LoginThrottle(PerClientAddressThrottle):
     scope = "login"
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from allmine.core.images import process_uploaded_image
 from allmine.core.pagination import PageQuerySerializer
-from allmine.core.throttling import CreateThrottle
+from allmine.core.throttling import UPLOAD_THROTTLES, CreateThrottle
 from allmine.core.views import atomic_response
 from livestreams.api.common import path_id, stream_page, valid
 from livestreams.api.inputs import (
@@ -37,7 +37,7 @@ from livestreams.services.moderation import livestream_remove
 
 
 class LiveStreamCreateView(APIView):
-    throttle_classes = [CreateThrottle]
+    throttle_classes = [CreateThrottle, *UPLOAD_THROTTLES]
 
     @extend_schema(
         summary="Create a live stream",

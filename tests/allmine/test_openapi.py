@@ -53,6 +53,8 @@ THROTTLED = {
     ("post", "/api/v1/live-stream/create"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/register"),
+    # Issue 10: image uploads per user.
+    ("patch", "/api/v1/users/profile/photo"),
 }
 # Endpoints that take no token (authentication_classes = []).
 OPEN = {
