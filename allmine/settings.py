@@ -198,17 +198,28 @@ PROFILE_PHOTO_VARIANT_SIZES = env.list("PROFILE_PHOTO_VARIANT_SIZES", cast=int, 
 
 # --- Cache (Redis when REDIS_URL is set: shared by every app server) ------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Short timeouts (seconds): a hung Redis (accepts, never answers) must cost
+# milliseconds, and throttling then skips it for a while (allmine/core/throttling.py).
+# A Redis on the same network answers in well under a millisecond.
+REDIS_CACHE_OPTIONS = {
+    "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.05),
+    "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.1),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "allmine",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# After the cache fails (Redis down or hung), throttling stops asking it for this
+# many seconds and serves unthrottled (fails open) meanwhile.
+THROTTLE_CACHE_RETRY_SECONDS = env.float("THROTTLE_CACHE_RETRY_SECONDS", default=10.0)
 
 # Request rates: per user on joins, renewals, creates and image uploads, per client
 # address on sign-in and sign-up. DRF's notation: "<count>/<second|minute|hour|day>".

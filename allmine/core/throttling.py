@@ -1,12 +1,22 @@
 """Request rate limits kept in the shared cache (Redis in production), so that a
 limit holds across every app server. If the cache cannot be reached the API keeps
-serving: throttling fails open, with a warning logged at most once a minute."""
+serving: throttling fails open, with a warning logged at most once a minute.
+
+A dead Redis refuses connections at once; a hung one (a socket that accepts and
+never answers) would cost every throttled request the cache's whole timeout. So the
+cache's connect and read timeouts are short (REDIS_CONNECT_TIMEOUT and
+REDIS_SOCKET_TIMEOUT, settings.py), and after a timeout this process stops asking
+the cache for THROTTLE_CACHE_RETRY_SECONDS: one request pays the timeout, the ones
+after it pay nothing until the cache is tried again. (A refused connection costs
+nothing to find out, so a stopped Redis is simply asked again each time, and the
+limits are back the moment it is.)"""
 
 import logging
 import time
 
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import SimpleRateThrottle
 
 from allmine.core.http import client_ip
@@ -14,14 +24,30 @@ from allmine.core.http import client_ip
 logger = logging.getLogger("allmine.throttling")
 WARNING_INTERVAL_SECONDS = 60
 _last_warning = 0.0
+# Until when (time.monotonic()) this process serves without asking the cache.
+_cache_skipped_until = 0.0
 
 
 def _warn_cache_down(exc: Exception) -> None:
-    global _last_warning
+    global _last_warning, _cache_skipped_until
     now = time.monotonic()
+    timed_out = isinstance(exc, TimeoutError | RedisTimeoutError)
+    if timed_out:
+        _cache_skipped_until = now + settings.THROTTLE_CACHE_RETRY_SECONDS
     if now - _last_warning >= WARNING_INTERVAL_SECONDS:
         _last_warning = now
-        logger.warning("Throttling is off: the cache is unreachable (%s).", type(exc).__name__)
+        logger.warning(
+            "Throttling is off: the cache is unreachable (%s)%s.",
+            type(exc).__name__,
+            f"; not asked again for {settings.THROTTLE_CACHE_RETRY_SECONDS:g} s"
+            if timed_out
+            else "",
+        )
+
+
+def cache_skipped() -> bool:
+    """Whether the cache failed a moment ago (throttling is open meanwhile)."""
+    return time.monotonic() < _cache_skipped_until
 
 
 def _count(cache, key: str, timeout: int) -> int:
@@ -60,6 +86,8 @@ class FailOpenThrottle(SimpleRateThrottle):
         window = int(now // self.duration)
         self.window_ends_at = (window + 1) * self.duration
         key = f"{self.key}:{window}"
+        if cache_skipped():
+            return True
         try:
             count = _count(self.cache, key, timeout=self.duration + 1)
         except Exception as exc:  # any cache failure: serve anyway
