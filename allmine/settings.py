@@ -234,6 +234,14 @@ API_THROTTLE_RATES = {
     "register": env.str("THROTTLE_REGISTER", default="5/minute"),
 }
 
+# Failed sign-ins per account (the API's and the admin's alike; see
+# accounts/services/auth.py): after this many within the window (seconds), the
+# account's sign-in is refused until the window ends, except from an address it
+# signed in from successfully within LOGIN_KNOWN_ADDRESS_DAYS.
+LOGIN_ACCOUNT_MAX_FAILURES = env.int("LOGIN_ACCOUNT_MAX_FAILURES", default=10)
+LOGIN_ACCOUNT_FAILURE_WINDOW = env.int("LOGIN_ACCOUNT_FAILURE_WINDOW", default=15 * 60)
+LOGIN_KNOWN_ADDRESS_DAYS = env.int("LOGIN_KNOWN_ADDRESS_DAYS", default=30)
+
 # --- CORS (the web app) -----------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"

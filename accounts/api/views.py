@@ -22,6 +22,7 @@ from accounts.api.serializers import (
 from accounts.selectors import transactions_of, user_with_photo
 from accounts.services import auth
 from accounts.services.photos import profile_photo_set
+from allmine.core.http import client_ip
 from allmine.core.pagination import PageQuerySerializer, paginate
 from allmine.core.throttling import UPLOAD_THROTTLES, LoginThrottle, RegisterThrottle
 from allmine.core.views import atomic_response
@@ -74,7 +75,9 @@ class LoginView(APIView):
     )
     def post(self, request):
         data = _valid(LoginInputSerializer, request)
-        user = auth.user_login(login=data["login"], password=data["password"])
+        user = auth.user_login(
+            login=data["login"], password=data["password"], client_address=client_ip(request)
+        )
         return Response(_session(user, auth.token_pair_issue(user=user)))
 
 

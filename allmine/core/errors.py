@@ -83,5 +83,16 @@ class PayloadTooLarge(ApiError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
+class TooManyRequests(ApiError):
+    """A limit a service keeps (not a view's throttle); the response carries
+    `Retry-After: retry_after` seconds."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, *details: str, retry_after: int, code: str | None = None):
+        super().__init__(*details, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ServiceUnavailable(ApiError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -151,3 +151,47 @@ class LoginThrottle(PerClientAddressThrottle):
 
 class RegisterThrottle(PerClientAddressThrottle):
     scope = "register"
+
+
+class WindowCounter:
+    """A fixed-window counter in the shared cache for a limit a service keeps (not
+    a request rate): `hit` counts one event under an identity, `count` reads the
+    window's count. Like the throttles, it fails open: with the cache unreachable
+    (or skipped after a timeout) both answer 0."""
+
+    def __init__(self, scope: str, window_seconds: int) -> None:
+        self.scope = scope
+        self.window_seconds = max(1, int(window_seconds))
+
+    def _key(self, ident: str) -> tuple[str, float]:
+        window = int(time.time() // self.window_seconds)
+        return f"counter_{self.scope}_{ident}:{window}", (window + 1) * self.window_seconds
+
+    def hit(self, ident: str) -> int:
+        from django.core.cache import cache
+
+        if cache_skipped():
+            return 0
+        key, _ends = self._key(ident)
+        try:
+            return _count(cache, key, timeout=self.window_seconds + 1)
+        except Exception as exc:  # any cache failure: count nothing
+            _warn_cache_down(exc)
+            return 0
+
+    def count(self, ident: str) -> int:
+        from django.core.cache import cache
+
+        if cache_skipped():
+            return 0
+        key, _ends = self._key(ident)
+        try:
+            return int(cache.get(key) or 0)
+        except Exception as exc:
+            _warn_cache_down(exc)
+            return 0
+
+    def seconds_left(self) -> int:
+        """Until the current window ends."""
+        _key, ends = self._key("")
+        return max(1, int(ends - time.time()) + 1)
