@@ -32,3 +32,10 @@ if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     urlpatterns.append(
         re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
     )
+
+# Errors raised before a view (a Host not in ALLOWED_HOSTS, ...): the envelope under
+# /api/, Django's pages elsewhere.
+handler400 = "allmine.core.views.bad_request"
+handler403 = "allmine.core.views.permission_denied"
+handler404 = "allmine.core.views.page_not_found"
+handler500 = "allmine.core.views.server_error"

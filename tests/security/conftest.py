@@ -222,3 +222,14 @@ def snapshot() -> dict:
     state["bans"] = list(LiveStreamBan.objects.order_by("pk").values_list("pk", "lifted_at"))
     state["guests"] = list(Guest.objects.order_by("pk").values_list("pk", "has_joined", "uid"))
     return state
+
+
+@pytest.fixture(scope="session")
+def production_gunicorn():
+    """gunicorn with gunicorn.conf.py and production settings (SQLite), for the tests
+    of what happens before Django's views (tests/security/servers.py)."""
+    from tests.security.servers import Gunicorn
+
+    server = Gunicorn()
+    yield server
+    server.stop()
