@@ -491,7 +491,6 @@ PAGES = [
     pytest.param({"page": 1000}, 1000, 3, 10, False, True, slice(0, 0), id="far-past-the-end"),
     pytest.param({"page": 0}, 1, 3, 10, True, False, slice(0, 10), id="page-0"),
     pytest.param({"page": -1}, 1, 3, 10, True, False, slice(0, 10), id="page-negative"),
-    pytest.param({"page": ""}, 1, 3, 10, True, False, slice(0, 10), id="page-blank"),
     pytest.param({"limit": 1}, 1, 25, 1, True, False, slice(0, 1), id="limit-1"),
     pytest.param({"limit": 0}, 1, 25, 1, True, False, slice(0, 1), id="limit-0"),
     pytest.param({"limit": -3}, 1, 25, 1, True, False, slice(0, 1), id="limit-negative"),
