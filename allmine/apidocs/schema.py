@@ -359,9 +359,42 @@ def _strip_internal_keys(node):
             _strip_internal_keys(value)
 
 
+def _form_empty_means_null(result) -> None:
+    """In a multipart form every value is text, and an empty one for a field that
+    may be null means null (allmine.core.fields.FormNullMixin): say so in the form
+    bodies' schemas (their components are the forms' own, drf-spectacular's
+    COMPONENT_SPLIT_REQUEST)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    forms = set()
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            ref = content.get("multipart/form-data", {}).get("schema", {}).get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                forms.add(ref.rsplit("/", 1)[1])
+    for name in forms:
+        properties = schemas.get(name, {}).get("properties", {})
+        for key, prop in list(properties.items()):
+            if (
+                prop.get("nullable")
+                and prop.get("type") != "boolean"  # DRF reads "" (and "null") as null
+                and prop.get("format") != "binary"  # a file part: absent when there is none
+                and "anyOf" not in prop
+            ):
+                inner = {k: v for k, v in prop.items() if k not in ("nullable", "description")}
+                properties[key] = {
+                    "anyOf": [inner, {"type": "string", "maxLength": 0}],
+                    "nullable": True,
+                    **({"description": prop["description"]} if "description" in prop else {}),
+                }
+
+
 def postprocess_schema(result, generator, request, public):
     """Say in the document itself what every operation shares."""
     _strip_internal_keys(result)
+    _form_empty_means_null(result)
     result.setdefault("info", {})["description"] = (
         f"{result['info'].get('description', '')}\n\n"
         "Pick a server above: **Development** for trying things out. Operations that "

@@ -25,6 +25,38 @@ OBJECT_ID_EXAMPLE = "64d15f9e2e6c8f4d5a123456"
 TIMESTAMP_EXAMPLE = "2026-01-15T10:30:00.000Z"
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": OBJECT_ID_PATTERN, "example": OBJECT_ID_EXAMPLE}
 
+# --- Forms -----------------------------------------------------------------------------
+
+
+class FormNullMixin:
+    """In a form (multipart or urlencoded, where every value is text), `null` for a
+    field that may be null means null, as an empty value does (and as DRF's
+    BooleanField already reads it): what a JSON body says with null, a form says so."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        value = super().get_value(dictionary)  # type: ignore[misc]
+        if value == "null" and self.allow_null and isinstance(dictionary, QueryDict):  # type: ignore[attr-defined]
+            return None
+        return value
+
+
+class FormInputSerializer(serializers.Serializer):
+    """An input serializer that also reads forms (multipart): a field that holds one
+    value, given twice (`title=a&title=b`), is a 400, never read as its last value.
+    (List fields, such as a stream's guests, may repeat.)"""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, QueryDict):
+            repeated = {
+                name: [_("Give it once.")]
+                for name, field in self.fields.items()
+                if not isinstance(field, serializers.ListField) and len(data.getlist(name)) > 1
+            }
+            if repeated:
+                raise ValidationError(repeated)
+        return super().to_internal_value(data)
+
+
 # --- Datetimes ------------------------------------------------------------------------
 
 # Every datetime the API accepts lies in this window (UTC), whatever the field: a
@@ -63,7 +95,7 @@ def datetime_window_error(
     return None
 
 
-class TimestampField(serializers.DateTimeField):
+class TimestampField(FormNullMixin, serializers.DateTimeField):
     """Renders UTC with milliseconds and `Z`; accepts only RFC 3339 datetimes with a
     zone, within [earliest, latest] (by default EARLIEST_ACCEPTED..LATEST_ACCEPTED),
     and returns them in UTC. `latest` (or `earliest`) may be a callable, read on
@@ -143,7 +175,7 @@ def _sent_as_form(field: serializers.Field) -> bool:
     return isinstance(getattr(field.root, "initial_data", None), QueryDict)
 
 
-class MoneyField(serializers.DecimalField):
+class MoneyField(FormNullMixin, serializers.DecimalField):
     """An amount of money or credits: a JSON number with at most 2 decimals.
 
     In a JSON body only a JSON number is accepted (`"12"` is a 400); in a form
@@ -238,6 +270,26 @@ def money_to_json(value: Decimal | None) -> int | float | None:
     return float(round(value, 2))
 
 
+# --- Files --------------------------------------------------------------------------
+
+
+class ImageUploadField(serializers.FileField):
+    """An uploaded image, checked by decoding it (allmine.core.images), not here. In a
+    form a file part is absent when there is none: the schema says a file, not null."""
+
+    def openapi_facts(self, direction: str) -> dict[str, Any]:
+        if direction != "request":
+            return {}
+        return {
+            "type": "string",
+            "format": "binary",
+            "minLength": 1,
+            "nullable": None,
+            "description": "A JPEG, PNG or WebP image (decoded, not judged by its name or "
+            "content type), not empty, within the size limits of what it is for.",
+        }
+
+
 # --- Ids ----------------------------------------------------------------------------
 
 
@@ -283,7 +335,25 @@ def no_control_characters(value: str) -> None:
             raise ValidationError(_("Control characters are not allowed."))
 
 
-class TextField(serializers.CharField):
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF's CharField also reads a JSON number or
+    boolean as its text (`"name": 0` would be "0"), which the schema says is not a
+    string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TextField(FormNullMixin, StrictCharField):
     """Text a person typed (`no_control_characters`), trimmed, with the rule in the
     schema as a pattern."""
 

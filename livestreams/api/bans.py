@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allmine.core.views import atomic_response
-from livestreams.api.common import path_id, valid
+from livestreams.api.common import path_id, valid, valid_query
 from livestreams.api.inputs import BanCreateInputSerializer, BanListFilterSerializer
 from livestreams.api.serializers import BanSerializer
 from livestreams.selectors.streams import bans_in_force, stream_visible
@@ -27,7 +27,7 @@ class BansView(APIView):
         },
     )
     def get(self, request):
-        data = valid(BanListFilterSerializer, request.query_params)
+        data = valid_query(BanListFilterSerializer, request.query_params)
         stream = stream_visible(data["live_stream_id"])
         ensure_can_manage(request.user, stream)
         bans = bans_in_force(stream)

@@ -11,8 +11,12 @@ from rest_framework import serializers
 
 from allmine.core.fields import (
     EARLIEST_ACCEPTED,
+    FormInputSerializer,
+    FormNullMixin,
+    ImageUploadField,
     MoneyField,
     ObjectIdInputField,
+    StrictCharField,
     TextField,
     TimestampField,
 )
@@ -45,8 +49,19 @@ class GuestIdsField(serializers.ListField):
             self.fail("not_a_list", input_type=type(data).__name__)
         return super().to_internal_value(data)
 
+    def openapi_facts(self, direction: str) -> dict:
+        # Checked by the service (livestreams.services.creation): each guest once,
+        # at most LIVESTREAM_MAX_GUESTS.
+        if direction != "request":
+            return {}
+        return {"maxItems": settings.LIVESTREAM_MAX_GUESTS, "uniqueItems": True}
 
-class NullableChoiceField(serializers.ChoiceField):
+
+class NullableIntegerField(FormNullMixin, serializers.IntegerField):
+    """An integer that may be null (`null` or empty in a form)."""
+
+
+class NullableChoiceField(FormNullMixin, serializers.ChoiceField):
     def validate_empty_values(self, data):
         if data == "" and self.allow_null:
             return (True, None)
@@ -73,9 +88,31 @@ def planned_date_field(source: str) -> TimestampField:
     )
 
 
-class LiveStreamCreateInputSerializer(serializers.Serializer):
+class LiveStreamCreateInputSerializer(FormInputSerializer):
     """What a client may send to create a stream; anything else is ignored.
-    `plannedEndDate` must be after `plannedStartDate` (or, without one, in the future)."""
+    `plannedEndDate` must be after `plannedStartDate` (or, without one, in the future).
+    A solo stream takes no guests; a duo stream needs at least one, each an active
+    user other than the creator."""
+
+    # Stated in the schema (allmine.apidocs.schema reads it): solo (the default)
+    # without guests, or a duo type with at least one.
+    openapi_object_facts = {
+        "anyOf": [
+            {
+                "properties": {
+                    "liveStreamType": {"enum": [LiveStreamType.SOLO]},
+                    "guests": {"maxItems": 0},
+                }
+            },
+            {
+                "required": ["liveStreamType", "guests"],
+                "properties": {
+                    "liveStreamType": {"enum": [LiveStreamType.DUOCROWD, LiveStreamType.DUOSELF]},
+                    "guests": {"minItems": 1},
+                },
+            },
+        ]
+    }
 
     title = TextField(max_length=100)
     liveStreamType = serializers.ChoiceField(
@@ -83,7 +120,7 @@ class LiveStreamCreateInputSerializer(serializers.Serializer):
     )
     guests = GuestIdsField(required=False, default=list)
     # Checked by decoding it in the service (allmine.core.images), not by its name.
-    thumbnail = serializers.FileField(
+    thumbnail = ImageUploadField(
         required=False, allow_null=True, allow_empty_file=True, max_length=255
     )
     price = MoneyField(
@@ -92,7 +129,7 @@ class LiveStreamCreateInputSerializer(serializers.Serializer):
     interest = NullableChoiceField(
         choices=settings.LIVESTREAM_INTERESTS, required=False, allow_null=True
     )
-    durationGoal = serializers.IntegerField(
+    durationGoal = NullableIntegerField(
         source="duration_goal", required=False, allow_null=True, min_value=1, max_value=24 * 60
     )
     motivation = TextField(required=False, allow_null=True, allow_blank=True, max_length=1000)
@@ -123,25 +160,32 @@ class LiveStreamIdInputSerializer(serializers.Serializer):
 
 
 class AudienceJoinInputSerializer(LiveStreamIdInputSerializer):
-    deviceType = serializers.CharField(
+    deviceType = StrictCharField(
         source="device_type", required=False, allow_blank=True, max_length=32
     )
-    deviceModel = serializers.CharField(
+    deviceModel = StrictCharField(
         source="device_model", required=False, allow_blank=True, max_length=100
     )
-    osVersion = serializers.CharField(
+    osVersion = StrictCharField(
         source="os_version", required=False, allow_blank=True, max_length=50
     )
-    appVersion = serializers.CharField(
+    appVersion = StrictCharField(
         source="app_version", required=False, allow_blank=True, max_length=50
     )
-    country = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    country = StrictCharField(required=False, allow_blank=True, max_length=64)
 
 
 class StreamListFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=LiveStreamStatus.values, required=False)
-    interest = serializers.ChoiceField(choices=settings.LIVESTREAM_INTERESTS, required=False)
-    creator = ObjectIdInputField(required=False)
+    """Each filter at most once; empty means no filter (allow_blank says so in the
+    schema)."""
+
+    status = serializers.ChoiceField(
+        choices=LiveStreamStatus.values, required=False, allow_blank=True
+    )
+    interest = serializers.ChoiceField(
+        choices=settings.LIVESTREAM_INTERESTS, required=False, allow_blank=True
+    )
+    creator = ObjectIdInputField(required=False, allow_blank=True)
 
 
 class FundInputSerializer(serializers.Serializer):
@@ -180,7 +224,10 @@ class ReplaySettingsInputSerializer(serializers.Serializer):
 
 class BanCreateInputSerializer(serializers.Serializer):
     liveStreamId = ObjectIdInputField(source="live_stream_id")
-    targetUserId = ObjectIdInputField(source="target_user_id")
+    targetUserId = ObjectIdInputField(
+        source="target_user_id",
+        help_text="The user to ban: not the caller, not the stream's creator (else a 400).",
+    )
     actionType = serializers.ChoiceField(source="action_type", choices=BanAction.values)
     reason = TextField(required=False, allow_blank=True, max_length=500, default="")
 

@@ -11,7 +11,7 @@ from allmine.core.images import process_uploaded_image
 from allmine.core.pagination import PageQuerySerializer
 from allmine.core.throttling import UPLOAD_THROTTLES, CreateThrottle
 from allmine.core.views import atomic_response
-from livestreams.api.common import path_id, stream_page, valid
+from livestreams.api.common import path_id, stream_page, valid, valid_query
 from livestreams.api.inputs import (
     LiveStreamCreateInputSerializer,
     LiveStreamCreateJsonInputSerializer,
@@ -77,7 +77,7 @@ class LiveStreamListView(APIView):
         responses={200: LiveStreamPageSerializer},
     )
     def get(self, request):
-        filters = valid(StreamListFilterSerializer, request.query_params)
+        filters = valid_query(StreamListFilterSerializer, request.query_params)
         return stream_page(request, streams_filtered(**filters))
 
 

@@ -1,7 +1,7 @@
 """The broadcasters going live: the creator (a scheduled or preparing stream
 becomes active) and the invited guests of a duo stream (contract §3)."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound
@@ -43,15 +43,23 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
             stream.started_at = now
             stream.host_joined_at = now
             stream.host_present = True
-            stream.save(
-                update_fields=[
-                    "status",
-                    "started_at",
-                    "host_joined_at",
-                    "host_present",
-                    "updated_at",
-                ]
-            )
+            try:
+                stream.save(
+                    update_fields=[
+                        "status",
+                        "started_at",
+                        "host_joined_at",
+                        "host_present",
+                        "updated_at",
+                    ]
+                )
+            except IntegrityError:
+                # The database's one-open-stream rule: another of the creator's
+                # streams is preparing or active (the transaction is rolled back).
+                raise Conflict(
+                    "You already have another live stream that is preparing or active; "
+                    "end it first."
+                ) from None
         elif not stream.host_present:  # back after leaving the channel
             stream.host_present = True
             stream.save(update_fields=["host_present", "updated_at"])

@@ -257,3 +257,21 @@ def test_join_as_creator_on_a_stream_a_moderator_removed_says_so(db):
         f"{LIST_URL}/join-as-creator", {"liveStreamId": stream.pk}, format="json"
     )
     assert_error(response, 409, contains="removed by a moderator")
+
+
+def test_going_live_with_a_second_stream_while_one_is_open_is_a_409(db):
+    """Found by the fuzzing of issue 10: a scheduled stream's creator going live
+    while another of their streams is active broke the one-open-stream rule (500)."""
+    creator = UserFactory()
+    LiveStreamFactory(creator=creator, status=LiveStreamStatus.ACTIVE)
+    later = LiveStreamFactory(
+        creator=creator,
+        status=LiveStreamStatus.SCHEDULED,
+        planned_start_date=timezone.now() + timedelta(hours=1),
+    )
+    response = client_of(creator).post(
+        f"{LIST_URL}/join-as-creator", {"liveStreamId": later.pk}, format="json"
+    )
+    assert_error(response, 409, contains="another live stream that is preparing or active")
+    later.refresh_from_db()
+    assert later.status == LiveStreamStatus.SCHEDULED and later.started_at is None
