@@ -6,9 +6,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts.selectors import users_by_username
 from allmine.core.errors import ApiError
+from allmine.core.fields import no_control_characters
 from allmine.core.forms import LocalizedMoneyField, ReasonForm
 from livestreams.models import BanAction, LiveStream
 from livestreams.services.access import validate_planned_date, validate_price
@@ -59,6 +61,22 @@ class LiveStreamAdminForm(PriceFormMixin, forms.ModelForm):
     class Meta:
         model = LiveStream
         fields = sorted(ADMIN_EDITABLE_FIELDS | {"price", "replay_credit_price"})
+
+    def _typed_text(self, name: str):
+        """The API's rule for text a person typed: no control characters."""
+        value = self.cleaned_data.get(name)
+        if value:
+            try:
+                no_control_characters(value)
+            except DRFValidationError as exc:
+                raise forms.ValidationError(str(exc.detail[0])) from None
+        return value
+
+    def clean_title(self):
+        return self._typed_text("title")
+
+    def clean_motivation(self):
+        return self._typed_text("motivation")
 
     def _planned(self, name: str, label: str):
         value = self.cleaned_data.get(name)
