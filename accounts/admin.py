@@ -41,7 +41,7 @@ from accounts.services.moderation import (
 )
 from allmine.core.admin import ReadOnlyAdminMixin, ReasonedActionMixin, html_table
 from allmine.core.audit import audit_history
-from allmine.core.errors import ApiError
+from allmine.core.errors import TooManyRequests
 from allmine.core.forms import LocalizedMoneyField, ReasonForm
 from allmine.core.http import client_ip
 from allmine.core.media import media_url
@@ -441,8 +441,15 @@ class LimitedAdminLoginForm(AdminAuthenticationForm):
         address = client_ip(self.request) if self.request is not None else None
         try:
             account = auth.login_ensure_allowed(login=login, client_address=address)
-        except ApiError as exc:
-            raise forms.ValidationError(exc.details[0], code="locked") from None
+        except TooManyRequests as exc:
+            raise forms.ValidationError(
+                gettext(
+                    "Too many failed sign-ins to this account; try again in %(minutes)d "
+                    "minute(s)."
+                )
+                % {"minutes": -(-exc.retry_after // 60)},
+                code="locked",
+            ) from None
         try:
             cleaned = super().clean()
         except forms.ValidationError:
