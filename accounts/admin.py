@@ -444,8 +444,7 @@ class LimitedAdminLoginForm(AdminAuthenticationForm):
         except TooManyRequests as exc:
             raise forms.ValidationError(
                 gettext(
-                    "Too many failed sign-ins to this account; try again in %(minutes)d "
-                    "minute(s)."
+                    "Too many failed sign-ins to this account; try again in %(minutes)d minute(s)."
                 )
                 % {"minutes": -(-exc.retry_after // 60)},
                 code="locked",

@@ -105,7 +105,7 @@ def _account_key(login: str) -> str:
     account is a key of its own (hashed: it may be anything)."""
     user = user_by_login(login) if login else None
     if user is not None:
-        return user.pk
+        return str(user.pk)
     return "unknown-" + hashlib.sha256(login.strip().lower().encode()).hexdigest()[:32]
 
 

@@ -239,8 +239,9 @@ class MoneyField(FormNullMixin, serializers.DecimalField):
         return money_to_json(value)
 
     def openapi_facts(self, direction: str) -> dict[str, Any]:
-        step = Decimal(1).scaleb(-self.decimal_places)
-        largest = Decimal(10) ** (self.max_digits - self.decimal_places) - step  # max_digits
+        places, digits = int(self.decimal_places or 0), int(self.max_digits or 12)
+        step = Decimal(1).scaleb(-places)
+        largest = Decimal(10) ** (digits - places) - step  # max_digits
         minimum, maximum = self._limit(self.minimum), self._limit(self.maximum)
         facts: dict[str, Any] = {"type": "number"}
         if direction == "request":

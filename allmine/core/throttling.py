@@ -13,6 +13,7 @@ limits are back the moment it is.)"""
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
@@ -20,6 +21,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import SimpleRateThrottle
 
 from allmine.core.http import client_ip
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 logger = logging.getLogger("allmine.throttling")
 WARNING_INTERVAL_SECONDS = 60
@@ -130,10 +135,10 @@ class UploadThrottle(PerUserThrottle):
 
     scope = "upload"
 
-    def allow_request(self, request, view):
+    def allow_request(self, request: "Request", view: "APIView") -> bool:
         if not request.FILES:
             return True
-        return super().allow_request(request, view)
+        return bool(super().allow_request(request, view))
 
 
 class UploadBurstThrottle(UploadThrottle):
