@@ -177,8 +177,10 @@ class EnvelopeAutoSchema(AutoSchema):
         if schema is not None and (getattr(field, "field_name", None) or "").startswith("_"):
             schema.pop("title", None)  # "_id" would be titled " id"
         if schema is not None and hasattr(field, "openapi_facts"):
-            self._field_facts[id(field)] = field.openapi_facts(direction)
-            _apply_facts(schema, self._field_facts[id(field)])
+            # Kept on the field for _insert_field_validators, which runs next and is
+            # not told the direction.
+            field._openapi_facts_now = field.openapi_facts(direction)
+            _apply_facts(schema, field._openapi_facts_now)
         return schema
 
     def _map_basic_serializer(self, serializer, direction):
@@ -194,15 +196,9 @@ class EnvelopeAutoSchema(AutoSchema):
         """drf-spectacular's facts from the field's validators, then the field's own
         (`openapi_facts` in allmine.core.fields: what the field itself enforces)."""
         super()._insert_field_validators(field, schema)
-        facts = self._field_facts.get(id(field))
+        facts = getattr(field, "_openapi_facts_now", None)
         if facts:
             _apply_facts(schema, facts)
-
-    @property
-    def _field_facts(self) -> dict:
-        if not hasattr(self, "_facts_by_field"):
-            self._facts_by_field: dict = {}
-        return self._facts_by_field
 
     # Responses
 
@@ -339,12 +335,9 @@ def _apply_facts(schema: dict, facts: dict) -> None:
     for key, value in facts.items():
         if value is None:
             schema.pop(key, None)
-        elif (
-            key == "description"
-            and schema.get("description")
-            and value not in schema["description"]
-        ):
-            schema["description"] = f"{schema['description']} {value}"
+        elif key == "description" and schema.get("description"):
+            if value not in schema["description"]:
+                schema["description"] = f"{schema['description']} {value}"
         else:
             schema[key] = value
 

@@ -74,11 +74,12 @@ def latest_planned_date() -> datetime:
     return timezone.now() + timedelta(days=settings.LIVESTREAM_MAX_SCHEDULE_DAYS)
 
 
-def planned_date_field(source: str) -> TimestampField:
+def planned_date_field(source: str, help_text: str = "") -> TimestampField:
     return TimestampField(
         source=source,
         required=False,
         allow_null=True,
+        help_text=help_text or None,
         earliest=EARLIEST_ACCEPTED,
         latest=latest_planned_date,
         window_text=(
@@ -134,7 +135,10 @@ class LiveStreamCreateInputSerializer(FormInputSerializer):
     )
     motivation = TextField(required=False, allow_null=True, allow_blank=True, max_length=1000)
     plannedStartDate = planned_date_field("planned_start_date")
-    plannedEndDate = planned_date_field("planned_end_date")
+    plannedEndDate = planned_date_field(
+        "planned_end_date",
+        "After plannedStartDate; without a plannedStartDate, in the future (else a 400).",
+    )
     fundingGoal = MoneyField(
         source="funding_goal",
         required=False,
