@@ -19,6 +19,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.forms.models import BaseInlineFormSet
@@ -30,6 +31,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CreditTransaction, ProfilePhoto, User
+from accounts.services import auth
 from accounts.services.moderation import (
     can_moderate_users,
     user_credits_adjust,
@@ -42,7 +44,10 @@ from allmine.core.admin import (
     ReadOnlyAdminMixin,
     ReasonedActionMixin,
 )
+from allmine.core.errors import TooManyRequests
+from allmine.core.forms import LocalizedMoneyField
 from allmine.core.history import register_action, register_target
+from allmine.core.http import client_ip
 from allmine.core.media import media_url
 
 # How many ledger entries the user page shows (newest first).
@@ -76,10 +81,9 @@ class CreditAdjustmentForm(forms.Form):
     key = forms.CharField(
         widget=forms.HiddenInput, max_length=32, required=False, initial=new_adjustment_key
     )
-    amount = forms.DecimalField(
+    # Typed in the admin's language (`7,50` in Turkish), never with a dropped separator.
+    amount = LocalizedMoneyField(
         label=_("Amount"),
-        max_digits=12,
-        decimal_places=2,
         help_text=_("Credits to add to each selected user; a negative amount takes credits back."),
     )
     reason = forms.CharField(
@@ -446,3 +450,37 @@ class ProfilePhotoAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     search_fields = ("user__username", "=id")
     readonly_fields = ("id", "user", "original", "variants", "created_at", "updated_at")
+
+
+# --- The admin's sign-in ----------------------------------------------------------------
+
+
+class LimitedAdminLoginForm(AdminAuthenticationForm):
+    """The admin's login form, under the same limit on failed sign-ins per account
+    as the API's (accounts.services.auth): a locked account is told so, its password
+    unchecked; a failed sign-in counts; a successful one remembers the address."""
+
+    def clean(self):
+        login = self.cleaned_data.get("username") or ""
+        address = client_ip(self.request) if self.request is not None else None
+        try:
+            account = auth.login_ensure_allowed(login=login, client_address=address)
+        except TooManyRequests as exc:
+            raise forms.ValidationError(
+                gettext(
+                    "Too many failed sign-ins to this account; try again in %(minutes)d minute(s)."
+                )
+                % {"minutes": -(-exc.retry_after // 60)},
+                code="locked",
+            ) from None
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if self.user_cache is None:  # the password (or the login) was wrong
+                auth.login_failed(account=account)
+            raise
+        auth.login_succeeded(account=account, client_address=address)
+        return cleaned
+
+
+admin.site.login_form = LimitedAdminLoginForm

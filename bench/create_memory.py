@@ -1,13 +1,18 @@
 """Create with a thumbnail: time and memory of POST /api/v1/live-stream/create for
-one image size, in this fresh process (run by `bench/run.py create`, in the
-benchmark's environment). Prints one JSON object on its last line.
+one image, in this fresh process (run by `bench/run.py create`, in the benchmark's
+environment). Prints one JSON object on its last line.
 
     python bench/create_memory.py --image var/bench/noise-4000x3000.jpg \
-        --width 4000 --height 3000 [--requests 5]
+        --width 4000 --height 3000 [--kind photo|smooth|flat] [--expect 201|400] \
+        [--requests 5]
 
 The image is made once, by `--make-only` in a process of its own so that making it
-does not count in the peak memory (a smooth picture plus Gaussian noise, JPEG
-quality 90, so that it compresses like a photo), and kept for the next runs.
+does not count in the peak memory, and kept for the next runs. Its format follows
+the file name (.jpg or .png); `--kind` says what it holds: `photo`, a smooth picture
+plus Gaussian noise (JPEG quality 90, so that it compresses like a photo);
+`smooth`, the gradients alone; `flat`, one colour (a tiny file that declares a huge
+image, as in the attack of issue 10). With `--expect 400` the upload must be refused
+(the time and memory of refusing it are measured).
 """
 
 import argparse
@@ -42,18 +47,29 @@ from allmine.core.ids import new_object_id  # noqa: E402
 BOUNDARY = "AllmineBenchBoundary7MA4YWxkTrZu0gW"
 
 
-def make_image(path: Path, width: int, height: int) -> None:
-    """A photo-like JPEG: gradients for structure, blurred noise for texture."""
-    gradient = Image.linear_gradient("L").resize((width, height))
-    radial = Image.radial_gradient("L").resize((width, height))
-    mirrored = gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    channels = []
-    for base in (gradient, radial, mirrored):
-        noise = Image.effect_noise((width, height), 40).filter(ImageFilter.GaussianBlur(0.6))
-        channels.append(Image.blend(base, noise, 0.5))
+def make_image(path: Path, width: int, height: int, kind: str = "photo") -> None:
+    """`photo`: gradients for structure, blurred noise for texture; `smooth`: the
+    gradients alone; `flat`: one colour. JPEG or PNG after the file name."""
+    fmt = "PNG" if path.suffix == ".png" else "JPEG"
+    if kind == "flat":
+        image = Image.new("RGB", (width, height), (12, 34, 56))
+    else:
+        gradient = Image.linear_gradient("L").resize((width, height))
+        radial = Image.radial_gradient("L").resize((width, height))
+        mirrored = gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        channels = []
+        for base in (gradient, radial, mirrored):
+            if kind == "photo":
+                noise = Image.effect_noise((width, height), 40).filter(
+                    ImageFilter.GaussianBlur(0.6)
+                )
+                base = Image.blend(base, noise, 0.5)
+            channels.append(base)
+        image = Image.merge("RGB", channels)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
-    Image.merge("RGB", channels).save(partial, "JPEG", quality=90)
+    options = {"quality": 90} if fmt == "JPEG" else {"compress_level": 9}
+    image.save(partial, fmt, **options)
     partial.replace(path)
 
 
@@ -67,9 +83,9 @@ def tiny_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def multipart(data: bytes) -> bytes:
+def multipart(data: bytes, name: str = "photo.jpg") -> bytes:
     photo = io.BytesIO(data)
-    photo.name = "photo.jpg"
+    photo.name = name
     return encode_multipart(BOUNDARY, {"title": "Benchmark create", "thumbnail": photo})
 
 
@@ -83,7 +99,7 @@ def new_creator() -> str:
     return f"Bearer {AccessToken.for_user(user)}"
 
 
-def create(client: Client, body: bytes, token: str):
+def create(client: Client, body: bytes, token: str, expect: int = 201):
     response = client.post(
         "/api/v1/live-stream/create",
         data=body,
@@ -91,7 +107,7 @@ def create(client: Client, body: bytes, token: str):
         HTTP_AUTHORIZATION=token,
         HTTP_HOST="localhost",
     )
-    if response.status_code != 201:
+    if response.status_code != expect:
         raise SystemExit(f"create answered {response.status_code}: {response.content[:300]!r}")
     return response
 
@@ -102,6 +118,8 @@ def main() -> None:
     parser.add_argument("--width", type=int, required=True)
     parser.add_argument("--height", type=int, required=True)
     parser.add_argument("--requests", type=int, default=5)
+    parser.add_argument("--kind", choices=["photo", "smooth", "flat"], default="photo")
+    parser.add_argument("--expect", type=int, choices=[201, 400], default=201)
     parser.add_argument(
         "--make-only", action="store_true", help="only make the image (in its own process)"
     )
@@ -109,7 +127,7 @@ def main() -> None:
     path = Path(args.image)
     if args.make_only:
         if not path.exists():
-            make_image(path, args.width, args.height)
+            make_image(path, args.width, args.height, args.kind)
         print(json.dumps({"image": str(path), "bytes": path.stat().st_size}))
         return
     if not path.exists():
@@ -118,14 +136,14 @@ def main() -> None:
     client = Client()
     tokens = [new_creator() for _ in range(args.requests + 3)]
     create(client, multipart(tiny_jpeg()), tokens.pop())  # warm-up: imports, connections
-    body = multipart(path.read_bytes())
+    body = multipart(path.read_bytes(), path.name)
 
-    # What the decoder is asked for: the size of the JPEG image when it is loaded.
+    # What the decoder is asked for: the size of the image when its pixels are loaded.
     decoded = []
     original_load = ImageFile.ImageFile.load
 
     def recording_load(self):
-        if self.format == "JPEG" and self._im is None:
+        if self._im is None:
             decoded.append(self.size)
         return original_load(self)
 
@@ -134,35 +152,41 @@ def main() -> None:
     times = []
     for _ in range(args.requests):
         started = time.perf_counter()
-        create(client, body, tokens.pop())
+        create(client, body, tokens.pop(), args.expect)
         times.append((time.perf_counter() - started) * 1000)
     rss_after = maxrss_kib()
 
     ImageFile.ImageFile.load = recording_load
     gc.collect()
     tracemalloc.start()
-    response = create(client, body, tokens.pop())
+    response = create(client, body, tokens.pop(), args.expect)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     ImageFile.ImageFile.load = original_load
 
-    thumbnail_url = response.json()["data"]["thumbnailUrl"]
-    stored_name = thumbnail_url.split(settings.MEDIA_URL, 1)[1]
-    with Image.open(Path(settings.MEDIA_ROOT) / stored_name) as stored:
-        stored_size = stored.size
+    if args.expect == 201:
+        thumbnail_url = response.json()["data"]["thumbnailUrl"]
+        stored_name = thumbnail_url.split(settings.MEDIA_URL, 1)[1]
+        with Image.open(Path(settings.MEDIA_ROOT) / stored_name) as stored:
+            stored_at = "{}x{}".format(*stored.size)
+    else:
+        stored_at = f"refused: {response.json()['errors'][1][:60]}..."
     decoded_w, decoded_h = decoded[0] if decoded else (0, 0)
     result = {
         "width": args.width,
         "height": args.height,
+        "format": "PNG" if path.suffix == ".png" else "JPEG",
+        "kind": args.kind,
+        "status": response.status_code,
         "megapixels": args.width * args.height / 1e6,
         "upload_bytes": path.stat().st_size,
         "requests": args.requests,
         "ms_median": statistics.median(times),
         "ms_min": min(times),
-        "decoded_at": f"{decoded_w}x{decoded_h}",
+        "decoded_at": f"{decoded_w}x{decoded_h}" if decoded else "not decoded",
         # Pillow keeps an RGB image in 4 bytes per pixel.
         "decoded_bytes": decoded_w * decoded_h * 4,
-        "stored": f"{stored_size[0]}x{stored_size[1]}",
+        "stored": stored_at,
         "rss_before_kib": rss_before,
         "rss_after_kib": rss_after,
         "rss_growth_kib": rss_after - rss_before,

@@ -107,6 +107,8 @@ class Environment:
             "THROTTLE_JOIN": HIGH_RATE,
             "THROTTLE_RENEW": HIGH_RATE,
             "THROTTLE_CREATE": HIGH_RATE,
+            "THROTTLE_UPLOAD": HIGH_RATE,
+            "THROTTLE_UPLOAD_BURST": HIGH_RATE,
             "THROTTLE_LOGIN": HIGH_RATE,
             "THROTTLE_REGISTER": HIGH_RATE,
             "STATIC_ROOT": str(self.work / "static"),
@@ -681,20 +683,46 @@ def bench_audience(keep: bool) -> list[str]:
     return finish("audience", lines, problems)
 
 
+# The create benchmark's images: (width, height, file suffix, kind, expected status,
+# timed requests). Photo-like JPEGs up to 24 MP and a smooth one at the contract's
+# 40 MP (a noisy 40 MP JPEG is over IMAGE_MAX_BYTES); the largest PNG the decode
+# budget takes (4096 x 4096, smooth so that it fits IMAGE_MAX_BYTES); and the
+# attack of issue 10, a 6000 x 6600 PNG of one colour (under 200 KB), now refused.
+CREATE_CASES = [
+    (2000, 1500, "jpg", "photo", 201, 5),
+    (4000, 3000, "jpg", "photo", 201, 5),
+    (6000, 4000, "jpg", "photo", 201, 5),
+    (7300, 5475, "jpg", "smooth", 201, 3),
+    (4096, 4096, "png", "smooth", 201, 3),
+    (6000, 6600, "png", "flat", 400, 5),
+]
+
+
 def bench_create(keep: bool) -> list[str]:
     env = Environment("create", keep)
     m = machine()
-    sizes = [(2000, 1500), (4000, 3000), (6000, 4000)]
     results = []
     try:
         env.create_database()
         CACHE.mkdir(parents=True, exist_ok=True)
-        for w, h in sizes:
-            image = CACHE / f"noise-{w}x{h}.jpg"
+        for w, h, suffix, kind, expect, requests in CREATE_CASES:
+            name = "noise" if kind == "photo" else kind
+            image = CACHE / f"{name}-{w}x{h}.{suffix}"
             size = ("--image", str(image), "--width", str(w), "--height", str(h))
-            env.script(BENCH / "create_memory.py", *size, "--make-only")
-            log(f"create with a {w}x{h} JPEG ({w * h / 1e6:.0f} MP), in a fresh process")
-            results.append(env.script(BENCH / "create_memory.py", *size))
+            env.script(BENCH / "create_memory.py", *size, "--kind", kind, "--make-only")
+            log(f"create with a {w}x{h} {suffix} ({w * h / 1e6:.0f} MP), in a fresh process")
+            results.append(
+                env.script(
+                    BENCH / "create_memory.py",
+                    *size,
+                    "--kind",
+                    kind,
+                    "--expect",
+                    str(expect),
+                    "--requests",
+                    str(requests),
+                )
+            )
     finally:
         env.drop_database()
     m["load_after"] = _load()
@@ -709,22 +737,30 @@ def bench_create(keep: bool) -> list[str]:
         "",
         *machine_lines(m, None),
         "",
-        "POST /api/v1/live-stream/create, multipart, a noisy JPEG (quality 90, made once "
-        "with Pillow), through Django's test client in a fresh Python process per image "
-        "size (production settings, the benchmark database, local media). A warm-up create "
-        "with a small image runs first; peak RSS is `ru_maxrss` before and after "
-        f"{results[0]['requests']} timed creates; the Python peak is tracemalloc's over "
-        "one more create (Pillow's pixel buffers are C memory: RSS shows them, "
-        "tracemalloc does not). The multipart body is built before the baseline.",
+        "POST /api/v1/live-stream/create, multipart, through Django's test client in a "
+        "fresh Python process per image (production settings, the benchmark database, "
+        "local media): photo-like JPEGs (quality 90, made once with Pillow) up to 24 MP "
+        "and a smooth one at the contract's 40 MP (a noisy one is over IMAGE_MAX_BYTES), "
+        "the largest PNG the decode budget takes (IMAGE_MAX_DECODE_PIXELS, "
+        "4096 x 4096; a smooth picture, so that it fits IMAGE_MAX_BYTES), and the PNG of "
+        "the attack in issue 10 (one colour, 6000 x 6600, refused from its header). A "
+        "warm-up create with a small image runs first; peak RSS is `ru_maxrss` before and "
+        "after the timed creates; the Python peak is tracemalloc's over one more create "
+        "(Pillow's pixel buffers are C memory: RSS shows them, tracemalloc does not). The "
+        "multipart body is built before the baseline.",
         "",
         "| | "
-        + " | ".join(f"{r['width']}x{r['height']} ({r['megapixels']:.0f} MP)" for r in results)
+        + " | ".join(
+            f"{r['width']}x{r['height']} {r['format']} ({r['megapixels']:.0f} MP)" for r in results
+        )
         + " |",
         "|---|" + "---:|" * len(results),
+        f"| answer | {' | '.join(str(r['status']) for r in results)} |",
         f"| upload size, MB | {col('upload_bytes', '{:.2f}', 1e6)} |",
+        f"| timed creates | {' | '.join(str(r['requests']) for r in results)} |",
         f"| time per create, ms (median) | {col('ms_median')} |",
         f"| time per create, ms (min) | {col('ms_min')} |",
-        f"| decoded at (JPEG draft) | {' | '.join(r['decoded_at'] for r in results)} |",
+        f"| decoded at | {' | '.join(r['decoded_at'] for r in results)} |",
         f"| stored thumbnail | {' | '.join(r['stored'] for r in results)} |",
         f"| pixel buffer Pillow needs for the decoded image, MiB | "
         f"{col('decoded_bytes', '{:.1f}', mib)} |",

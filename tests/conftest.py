@@ -5,6 +5,7 @@ a failure instead of a skip."""
 import os
 import shutil
 import tempfile
+import uuid
 
 import pytest
 from django.conf import settings
@@ -25,6 +26,9 @@ settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Media go to a throw-away folder, never into the project's var/.
 _MEDIA_ROOT = tempfile.mkdtemp(prefix="allmine-media-")
 settings.MEDIA_ROOT = _MEDIA_ROOT
+# Counters kept in a shared cache (a Redis named by REDIS_URL) start empty in every
+# run: a key prefix of this run's own, so that runs never see each other's counts.
+settings.CACHES["default"]["KEY_PREFIX"] = f"allmine-test-{uuid.uuid4().hex[:12]}"
 
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 

@@ -14,12 +14,16 @@ from accounts.models import (
 )
 from allmine.core.fields import (
     DayOrTimestampField,
+    FormInputSerializer,
     IdField,
+    ImageUploadField,
     MoneyField,
+    StrictCharField,
+    StrictEmailField,
+    TextField,
     TimestampField,
     UrlField,
     money_to_json,
-    no_control_characters,
 )
 from allmine.core.media import media_url
 from allmine.core.pagination import page_serializer
@@ -94,25 +98,60 @@ class MeSerializer(UserSummarySerializer):
 # --- Input --------------------------------------------------------------------
 
 
+# Where a value must hold a character that is not white space (a CharField trims and
+# refuses what is left blank) and no NUL (DRF refuses it in any CharField).
+NOT_BLANK_NO_NUL = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+NO_NUL = r"^[^\u0000]*$"
+# A JWT in its compact form: three base64url parts.
+JWT_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$"
+
+
+class PatternField(StrictCharField):
+    """A string whose rule is stated in the schema as `openapi_pattern`."""
+
+    def __init__(self, *, openapi_pattern: str, **kwargs) -> None:
+        self.openapi_pattern = openapi_pattern
+        super().__init__(**kwargs)
+
+    def openapi_facts(self, direction: str) -> dict:
+        return {"pattern": self.openapi_pattern} if direction == "request" else {}
+
+
+class NewPasswordField(StrictCharField):
+    """A new password; Django's password validators (settings.AUTH_PASSWORD_VALIDATORS)
+    judge it in the service. What JSON Schema can say of them is in the schema."""
+
+    def openapi_facts(self, direction: str) -> dict:
+        if direction != "request":
+            return {}
+        return {
+            "minLength": 8,
+            # Not digits only, and no NUL.
+            "pattern": r"^[^\u0000]*[^0-9\u0000][^\u0000]*$",
+            "description": "At least 8 characters, not all digits, not a common password, "
+            "not too similar to the username, e-mail or name.",
+        }
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=30, validators=[USERNAME_VALIDATOR])
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
-    name = serializers.CharField(max_length=100, validators=[no_control_characters])
-    surname = serializers.CharField(max_length=100, validators=[no_control_characters])
+    username = StrictCharField(max_length=30, validators=[USERNAME_VALIDATOR])
+    email = StrictEmailField(max_length=254)
+    password = NewPasswordField(max_length=128, trim_whitespace=False)
+    name = TextField(max_length=100)
+    surname = TextField(max_length=100)
 
 
 class LoginInputSerializer(serializers.Serializer):
-    login = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    login = PatternField(max_length=254, openapi_pattern=NOT_BLANK_NO_NUL)
+    password = PatternField(max_length=128, trim_whitespace=False, openapi_pattern=NO_NUL)
 
 
 class RefreshTokenInputSerializer(serializers.Serializer):
-    refreshToken = serializers.CharField(max_length=4096)
+    refreshToken = PatternField(max_length=4096, openapi_pattern=JWT_PATTERN)
 
 
-class ProfilePhotoInputSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=True, max_length=255)
+class ProfilePhotoInputSerializer(FormInputSerializer):
+    file = ImageUploadField(allow_empty_file=True, max_length=255)
 
 
 class CsvChoicesField(serializers.ListField):

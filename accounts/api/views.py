@@ -23,8 +23,10 @@ from accounts.api.serializers import (
 from accounts.selectors import transactions_filtered, user_with_photo
 from accounts.services import auth
 from accounts.services.photos import profile_photo_set
+from allmine.core.http import client_ip
 from allmine.core.pagination import PageQuerySerializer, paginate
-from allmine.core.throttling import LoginThrottle, RegisterThrottle
+from allmine.core.throttling import UPLOAD_THROTTLES, LoginThrottle, RegisterThrottle
+from allmine.core.views import atomic_response
 
 
 def _valid(serializer_class, request):
@@ -51,6 +53,7 @@ class RegisterView(APIView):
             409: OpenApiResponse(description="The username or the e-mail is already taken."),
         },
     )
+    @atomic_response
     def post(self, request):
         data = _valid(RegisterInputSerializer, request)
         user, tokens = auth.user_sign_up(**data)
@@ -73,7 +76,9 @@ class LoginView(APIView):
     )
     def post(self, request):
         data = _valid(LoginInputSerializer, request)
-        user = auth.user_login(login=data["login"], password=data["password"])
+        user = auth.user_login(
+            login=data["login"], password=data["password"], client_address=client_ip(request)
+        )
         return Response(_session(user, auth.token_pair_issue(user=user)))
 
 
@@ -130,6 +135,7 @@ class MeView(APIView):
 
 class ProfilePhotoView(APIView):
     parser_classes = [MultiPartParser]
+    throttle_classes = UPLOAD_THROTTLES
 
     @extend_schema(
         summary="Set the profile photo",
@@ -141,6 +147,7 @@ class ProfilePhotoView(APIView):
         request=ProfilePhotoInputSerializer,
         responses={200: ProfilePhotoSerializer},
     )
+    @atomic_response
     def patch(self, request):
         data = _valid(ProfilePhotoInputSerializer, request)
         photo = profile_photo_set(user=request.user, upload=data["file"])

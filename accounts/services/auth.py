@@ -1,9 +1,14 @@
-"""Signing up and in: registration, sign-in, and the JWT pairs."""
+"""Signing up and in: registration, sign-in (with a limit on failed sign-ins per
+account), and the JWT pairs."""
 
+import hashlib
+import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError
@@ -11,11 +16,18 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User, new_agora_uid
-from accounts.selectors import users_by_email, users_by_username
-from allmine.core.errors import AuthenticationRequired, Conflict, ValidationFailed
+from accounts.selectors import user_by_login, users_by_email, users_by_username
+from allmine.core.errors import (
+    AuthenticationRequired,
+    Conflict,
+    TooManyRequests,
+    ValidationFailed,
+)
 from allmine.core.ids import is_object_id
+from allmine.core.throttling import WindowCounter, cache_skipped
 
 AGORA_UID_ATTEMPTS = 5
+logger = logging.getLogger("allmine.auth")
 
 
 @dataclass(frozen=True)
@@ -64,10 +76,94 @@ def user_sign_up(**fields) -> tuple[User, TokenPair]:
     return user, token_pair_issue(user=user)
 
 
-def user_login(*, login: str, password: str) -> User:
+# --- Failed sign-ins per account ---------------------------------------------------
+#
+# The sign-in rate is limited per client address (LoginThrottle); a guess spread
+# over many addresses is slowed by this limit per account, which the API's sign-in
+# and the admin's login form both keep: after LOGIN_ACCOUNT_MAX_FAILURES failed
+# sign-ins to one account within LOGIN_ACCOUNT_FAILURE_WINDOW seconds, its sign-in
+# is refused (429, Retry-After) until the window ends, the password unchecked. An
+# attacker cannot lock the owner out for good: the lock ends with the window, and an
+# address the account signed in from successfully (in the last
+# LOGIN_KNOWN_ADDRESS_DAYS) is never locked out. Logins naming no account are
+# counted the same way, so the limit tells nobody which accounts exist.
+#
+# Not django-axes (installed, and considered): its backend requires the HTTP request
+# in authenticate(), which our services call with login= and password= only; it
+# counts attempts per submitted field, so the username and the e-mail of one account
+# would be counted apart; its lockout answer is its own page, not the envelope; and
+# it has no exemption for the owner's known address. The counters here are the
+# throttles' own (Redis, one round trip, failing open when the cache is down).
+
+
+def _failures() -> WindowCounter:
+    return WindowCounter("login_account_failures", settings.LOGIN_ACCOUNT_FAILURE_WINDOW)
+
+
+def _account_key(login: str) -> str:
+    """One key per account whichever of its names is typed; a login that names no
+    account is a key of its own (hashed: it may be anything)."""
+    user = user_by_login(login) if login else None
+    if user is not None:
+        return str(user.pk)
+    return "unknown-" + hashlib.sha256(login.strip().lower().encode()).hexdigest()[:32]
+
+
+def _known_address_key(account: str, client_address: str | None) -> str | None:
+    if not client_address:
+        return None
+    digest = hashlib.sha256(f"{account}|{client_address}".encode()).hexdigest()[:32]
+    return f"login_known_address_{digest}"
+
+
+def _is_known_address(account: str, client_address: str | None) -> bool:
+    key = _known_address_key(account, client_address)
+    if key is None or cache_skipped():
+        return False
+    try:
+        return bool(cache.get(key))
+    except Exception:  # the cache is down: the limit fails open anyway
+        return False
+
+
+def login_ensure_allowed(*, login: str, client_address: str | None) -> str:
+    """Refuse (429) a sign-in to an account that had too many failed ones lately,
+    unless it comes from an address the account signed in from before. Returns the
+    account's key for `login_failed` / `login_succeeded`."""
+    account = _account_key(login)
+    limit = settings.LOGIN_ACCOUNT_MAX_FAILURES
+    if _failures().count(account) >= limit and not _is_known_address(account, client_address):
+        wait = _failures().seconds_left()
+        logger.warning("Sign-in refused: too many failed sign-ins to one account.")
+        raise TooManyRequests(
+            f"Too many failed sign-ins to this account; try again in {-(-wait // 60)} minute(s).",
+            retry_after=wait,
+        )
+    return account
+
+
+def login_failed(*, account: str) -> None:
+    _failures().hit(account)
+
+
+def login_succeeded(*, account: str, client_address: str | None) -> None:
+    """Remember the address the account signed in from: it is not locked out later."""
+    key = _known_address_key(account, client_address)
+    if key is None or cache_skipped():
+        return
+    try:
+        cache.set(key, 1, timeout=settings.LOGIN_KNOWN_ADDRESS_DAYS * 86400)
+    except Exception:
+        logger.warning("Could not remember a sign-in address: the cache is unreachable.")
+
+
+def user_login(*, login: str, password: str, client_address: str | None = None) -> User:
+    account = login_ensure_allowed(login=login, client_address=client_address)
     user = authenticate(login=login, password=password)
     if user is None:
+        login_failed(account=account)
         raise AuthenticationRequired("Invalid login or password.")
+    login_succeeded(account=account, client_address=client_address)
     return user
 
 

@@ -8,24 +8,31 @@ from django.db import transaction
 
 from accounts.models import ProfilePhoto, User, profile_photo_path
 from allmine.core.ids import new_object_id
-from allmine.core.images import process_uploaded_image
+from allmine.core.images import PROFILE_PHOTO, process_uploaded_image
 from allmine.core.media import StoredFiles, delete_files_on_commit
 
 
 def profile_photo_set(*, user: User, upload) -> ProfilePhoto:
-    """Replace the user's profile photo with `upload` and its square WebP variants."""
-    image = process_uploaded_image(upload, "file")
+    """Replace the user's profile photo with `upload` and its square WebP variants.
+
+    Uploads of one user at the same time queue on the user's row: each replaces the
+    photo before it, so the last one wins and none fails (a first photo has no row
+    of its own to lock, so two first uploads would both insert one). The files of a
+    replaced photo go after the commit; a failed upload leaves none behind."""
+    image = process_uploaded_image(upload, "file", PROFILE_PHOTO)
     photo = ProfilePhoto(id=new_object_id(), user=user)
+    # Encoding is CPU work: done before any lock is taken.
+    original = image.encode()
+    variants = {edge: image.square_webp(edge) for edge in settings.PROFILE_PHOTO_VARIANT_SIZES}
     with StoredFiles() as files, transaction.atomic():
-        old = ProfilePhoto.objects.select_for_update().filter(user=user).first()
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        old = ProfilePhoto.objects.filter(user=user).first()
         photo.original = files.save(
-            f"profiles/{user.pk}/{photo.id}/original.{image.extension}", image.encode()
+            f"profiles/{user.pk}/{photo.id}/original.{image.extension}", original
         )
         photo.variants = {
-            str(edge): files.save(
-                f"profiles/{user.pk}/{photo.id}/{edge}.webp", image.square_webp(edge)
-            )
-            for edge in settings.PROFILE_PHOTO_VARIANT_SIZES
+            str(edge): files.save(f"profiles/{user.pk}/{photo.id}/{edge}.webp", content)
+            for edge, content in variants.items()
         }
         if old is not None:
             old.delete()
@@ -81,7 +88,7 @@ def profile_photo_regenerate_variants(*, photo: ProfilePhoto, sizes, force: bool
     image = None
     if plan.build:  # decoding and encoding before any lock is taken
         with default_storage.open(photo.original, "rb") as original:
-            image = process_uploaded_image(original, "original")
+            image = process_uploaded_image(original, "original", PROFILE_PHOTO)
     with StoredFiles() as files, transaction.atomic():
         locked = ProfilePhoto.objects.select_for_update().filter(pk=photo.pk).first()
         if locked is None or locked.original != photo.original:

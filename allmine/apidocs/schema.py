@@ -181,7 +181,29 @@ class EnvelopeAutoSchema(AutoSchema):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if schema is not None and (getattr(field, "field_name", None) or "").startswith("_"):
             schema.pop("title", None)  # "_id" would be titled " id"
+        if schema is not None and hasattr(field, "openapi_facts"):
+            # Kept on the field for _insert_field_validators, which runs next and is
+            # not told the direction.
+            field._openapi_facts_now = field.openapi_facts(direction)
+            _apply_facts(schema, field._openapi_facts_now)
         return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        """A serializer's own object-level facts (`openapi_object_facts`: which of its
+        fields are needed together) join its schema."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        facts = getattr(serializer, "openapi_object_facts", None)
+        if facts and direction == "request":
+            schema.update(facts)
+        return schema
+
+    def _insert_field_validators(self, field, schema):
+        """drf-spectacular's facts from the field's validators, then the field's own
+        (`openapi_facts` in allmine.core.fields: what the field itself enforces)."""
+        super()._insert_field_validators(field, schema)
+        facts = getattr(field, "_openapi_facts_now", None)
+        if facts:
+            _apply_facts(schema, facts)
 
     # Responses
 
@@ -302,6 +324,29 @@ class EnvelopeAutoSchema(AutoSchema):
         return response
 
 
+# Keys drf-spectacular derives from a DecimalField's digits, replaced by MoneyField's
+# own bounds.
+_DERIVED_NUMBER_KEYS = ("format", "exclusiveMaximum", "exclusiveMinimum", "maximum", "minimum")
+
+
+def _apply_facts(schema: dict, facts: dict) -> None:
+    """Merge a field's `openapi_facts` into its schema (a description is appended
+    to the help text rather than replacing it; a None removes the key)."""
+    if not facts:
+        return
+    if facts.get("type") == "number":
+        for key in _DERIVED_NUMBER_KEYS:
+            schema.pop(key, None)
+    for key, value in facts.items():
+        if value is None:
+            schema.pop(key, None)
+        elif key == "description" and schema.get("description"):
+            if value not in schema["description"]:
+                schema["description"] = f"{schema['description']} {value}"
+        else:
+            schema[key] = value
+
+
 def _strip_internal_keys(node):
     if isinstance(node, dict):
         node.pop("x-spec-enum-id", None)  # drf-spectacular's own bookkeeping
@@ -312,9 +357,42 @@ def _strip_internal_keys(node):
             _strip_internal_keys(value)
 
 
+def _form_empty_means_null(result) -> None:
+    """In a multipart form every value is text, and an empty one for a field that
+    may be null means null (allmine.core.fields.FormNullMixin): say so in the form
+    bodies' schemas (their components are the forms' own, drf-spectacular's
+    COMPONENT_SPLIT_REQUEST)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    forms = set()
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            ref = content.get("multipart/form-data", {}).get("schema", {}).get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                forms.add(ref.rsplit("/", 1)[1])
+    for name in forms:
+        properties = schemas.get(name, {}).get("properties", {})
+        for key, prop in list(properties.items()):
+            if (
+                prop.get("nullable")
+                and prop.get("type") != "boolean"  # DRF reads "" (and "null") as null
+                and prop.get("format") != "binary"  # a file part: absent when there is none
+                and "anyOf" not in prop
+            ):
+                inner = {k: v for k, v in prop.items() if k not in ("nullable", "description")}
+                properties[key] = {
+                    "anyOf": [inner, {"type": "string", "maxLength": 0}],
+                    "nullable": True,
+                    **({"description": prop["description"]} if "description" in prop else {}),
+                }
+
+
 def postprocess_schema(result, generator, request, public):
     """Say in the document itself what every operation shares."""
     _strip_internal_keys(result)
+    _form_empty_means_null(result)
     result.setdefault("info", {})["description"] = (
         f"{result['info'].get('description', '')}\n\n"
         "Pick a server above: **Development** for trying things out. Operations that "

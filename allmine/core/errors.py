@@ -37,9 +37,16 @@ ERROR_CODES = {
 }
 
 
+# Statuses the contract does not list, that a proxy or the HTTP server in front of
+# Django may answer with: a gateway that cannot reach the app says what 503 says.
+GATEWAY_STATUSES = frozenset({502, 504})
+
+
 def error_text(status_code: int) -> str:
-    """The contract's fixed text for a status (that of 400 or 500 for one it does
-    not list)."""
+    """The contract's fixed text for a status (that of 503 for a gateway error, of
+    400 or 500 for another status it does not list)."""
+    if status_code in GATEWAY_STATUSES:
+        return ERROR_TEXTS[503]
     return ERROR_TEXTS.get(status_code) or ERROR_TEXTS[500 if status_code >= 500 else 400]
 
 
@@ -81,6 +88,17 @@ class Conflict(ApiError):
 
 class PayloadTooLarge(ApiError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class TooManyRequests(ApiError):
+    """A limit a service keeps (not a view's throttle); the response carries
+    `Retry-After: retry_after` seconds."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, *details: str, retry_after: int, code: str | None = None):
+        super().__init__(*details, code=code)
+        self.retry_after = max(1, int(retry_after))
 
 
 class ServiceUnavailable(ApiError):

@@ -69,7 +69,9 @@ def api_exception_handler(exc, context):
     """Render every exception raised in an API view as an envelope."""
     if isinstance(exc, ApiError):
         set_rollback()
-        return error_response(exc.status_code, exc.details)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return error_response(exc.status_code, exc.details, headers=headers)
 
     if isinstance(exc, RequestDataTooBig):
         set_rollback()

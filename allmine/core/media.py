@@ -1,5 +1,7 @@
 """Absolute URLs for stored media and shipped static files."""
 
+from contextvars import ContextVar, Token
+
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -34,26 +36,40 @@ def delete_files(names) -> None:
         default_storage.delete(name)
 
 
+# The units of work open in this request or task, innermost last: a file saved in
+# an inner unit belongs to the outer ones too, so that an outer unit failing after
+# an inner one succeeded (a response that cannot be rendered) removes it as well.
+_open_units: ContextVar[tuple["StoredFiles", ...]] = ContextVar("open_file_units", default=())
+
+
 class StoredFiles:
     """Files written during a unit of work, removed again if that work fails.
 
     with StoredFiles() as files, transaction.atomic():
         name = files.save("path/x.jpg", content)
         ...  # any exception here (or in the commit) deletes the file
-    """
+
+    Units nest: a file saved inside an inner unit is removed when any unit around
+    it fails."""
 
     def __init__(self):
         self.names: list[str] = []
+        self._token: Token | None = None
 
     def save(self, name: str, content) -> str:
         stored = default_storage.save(name, content)
-        self.names.append(stored)
+        for unit in _open_units.get() or (self,):
+            unit.names.append(stored)
         return stored
 
     def __enter__(self) -> "StoredFiles":
+        self._token = _open_units.set((*_open_units.get(), self))
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        if self._token is not None:
+            _open_units.reset(self._token)
+            self._token = None
         if exc_type is not None:
             delete_files(self.names)
         return False

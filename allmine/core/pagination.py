@@ -1,6 +1,7 @@
 """The paginated shape of list endpoints: `{list, pagination: {currentPage,
 totalPages, totalItems, itemsPerPage, hasNextPage, hasPrevPage}}`."""
 
+import re
 from dataclasses import dataclass
 
 from rest_framework import serializers
@@ -31,13 +32,35 @@ class Page:
         return self.number > 1
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
+def _values(params, name: str) -> list:
+    if hasattr(params, "getlist"):
+        return list(params.getlist(name))
+    return [params[name]] if name in params else []
+
+
 def _integer(params, name: str, default: int) -> int:
-    raw = params.get(name)
-    if raw in (None, ""):
+    """`name` from the query: absent is the default; otherwise given once, as a whole
+    number in ASCII digits. Empty (`page=`), repeated (`page=1&page=2`), an object
+    (`page[a]=1`) or anything else (`1.5`, `+1`, ` 1`, other scripts' digits) is a 400,
+    never silently read as something."""
+    if any(str(key).startswith((f"{name}[", f"{name}.")) for key in params):
+        raise ValidationFailed.field(name, "Must be a whole number, not an object.")
+    values = _values(params, name)
+    if not values:
         return default
+    if len(values) > 1:
+        raise ValidationFailed.field(name, "Give it once.")
+    raw = values[0]
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raise ValidationFailed.field(name, "Must be a whole number.")
+    if isinstance(raw, str) and not _WHOLE_NUMBER.fullmatch(raw):
+        raise ValidationFailed.field(name, "Must be a whole number.")
     try:
         return int(raw)
-    except (TypeError, ValueError):
+    except ValueError:  # more digits than Python reads
         raise ValidationFailed.field(name, "Must be a whole number.") from None
 
 
@@ -80,10 +103,15 @@ class PageQuerySerializer(serializers.Serializer):
     """`page` and `limit`, as `paginate` reads them (for the schema)."""
 
     page = serializers.IntegerField(
-        required=False, default=1, help_text="The page number (below 1 counts as 1)."
+        required=False,
+        default=1,
+        help_text="The page number (below 1 counts as 1), given once; empty is a 400.",
     )
     limit = serializers.IntegerField(
         required=False,
         default=DEFAULT_LIMIT,
-        help_text=f"Items per page, {DEFAULT_LIMIT} by default, at most {MAX_LIMIT}.",
+        help_text=(
+            f"Items per page, {DEFAULT_LIMIT} by default, at most {MAX_LIMIT} (below 1 counts "
+            "as 1), given once; empty is a 400."
+        ),
     )

@@ -8,8 +8,10 @@ without real secrets; see `allmine/core/checks.py`.
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "allmine.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "allmine.core.middleware.ApiEnvelopeMiddleware",
@@ -176,37 +180,72 @@ MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=12 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-# Uploaded images (thumbnails, profile photos).
+# Uploaded images (thumbnails, profile photos); see allmine/core/images.py. A
+# thumbnail may declare up to IMAGE_MAX_PIXELS (the contract's 40 MP), a profile
+# photo up to PROFILE_PHOTO_MAX_PIXELS; whatever it declares, no image is decoded to
+# more than IMAGE_MAX_DECODE_PIXELS (a JPEG decodes at a reduced scale; a PNG or a
+# WebP decodes whole, so it must fit), which bounds a worker's memory per upload.
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
 IMAGE_MAX_EDGE = env.int("IMAGE_MAX_EDGE", default=2048)
+IMAGE_MAX_DECODE_PIXELS = env.int("IMAGE_MAX_DECODE_PIXELS", default=4096 * 4096)
+PROFILE_PHOTO_MAX_PIXELS = env.int("PROFILE_PHOTO_MAX_PIXELS", default=16_000_000)
+PROFILE_PHOTO_MAX_EDGE = env.int("PROFILE_PHOTO_MAX_EDGE", default=1024)
+if IMAGE_MAX_DECODE_PIXELS < (2 * IMAGE_MAX_EDGE) ** 2:
+    # A JPEG of any size must fit once decoded at the draft scale the stored edge needs.
+    raise environ.ImproperlyConfigured(
+        "IMAGE_MAX_DECODE_PIXELS must be at least (2 x IMAGE_MAX_EDGE) squared."
+    )
 PROFILE_PHOTO_VARIANT_SIZES = env.list("PROFILE_PHOTO_VARIANT_SIZES", cast=int, default=[40, 76])
 
 # --- Cache (Redis when REDIS_URL is set: shared by every app server) ------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Short timeouts (seconds): a hung Redis (accepts, never answers) must cost
+# milliseconds, and throttling then skips it for a while (allmine/core/throttling.py).
+# A Redis on the same network answers in well under a millisecond.
+REDIS_CACHE_OPTIONS = {
+    "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.05),
+    "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.1),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "allmine",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Request rates: per user on joins, renewals, creates, gifts and reports, per
-# client address on sign-in and sign-up. DRF's notation: "<count>/<second|minute|hour|day>".
+# After the cache fails (Redis down or hung), throttling stops asking it for this
+# many seconds and serves unthrottled (fails open) meanwhile.
+THROTTLE_CACHE_RETRY_SECONDS = env.float("THROTTLE_CACHE_RETRY_SECONDS", default=10.0)
+
+# Request rates: per user on joins, renewals, creates, image uploads, gifts and
+# reports, per client address on sign-in and sign-up. DRF's notation:
+# "<count>/<second|minute|hour|day>".
 API_THROTTLE_RATES = {
     "join": env.str("THROTTLE_JOIN", default="60/minute"),
     "renew": env.str("THROTTLE_RENEW", default="30/minute"),
     "create": env.str("THROTTLE_CREATE", default="10/minute"),
+    # Image uploads per user (a create with a thumbnail, a profile photo), both rates.
+    "upload_burst": env.str("THROTTLE_UPLOAD_BURST", default="5/minute"),
+    "upload": env.str("THROTTLE_UPLOAD", default="30/hour"),
     "login": env.str("THROTTLE_LOGIN", default="10/minute"),
     "register": env.str("THROTTLE_REGISTER", default="5/minute"),
     "gifts": env.str("THROTTLE_GIFTS", default="30/minute"),
     "reports": env.str("THROTTLE_REPORTS", default="10/hour"),
 }
+
+# Failed sign-ins per account (the API's and the admin's alike; see
+# accounts/services/auth.py): after this many within the window (seconds), the
+# account's sign-in is refused until the window ends, except from an address it
+# signed in from successfully within LOGIN_KNOWN_ADDRESS_DAYS.
+LOGIN_ACCOUNT_MAX_FAILURES = env.int("LOGIN_ACCOUNT_MAX_FAILURES", default=10)
+LOGIN_ACCOUNT_FAILURE_WINDOW = env.int("LOGIN_ACCOUNT_FAILURE_WINDOW", default=15 * 60)
+LOGIN_KNOWN_ADDRESS_DAYS = env.int("LOGIN_KNOWN_ADDRESS_DAYS", default=30)
 
 # --- CORS (the web app) -----------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -288,6 +327,11 @@ LIVESTREAM_INTERESTS = env.list(
 LIVESTREAM_MAX_PRICE = Decimal(env.str("LIVESTREAM_MAX_PRICE", default="10000"))
 LIVESTREAM_MAX_FUNDING_GOAL = Decimal(env.str("LIVESTREAM_MAX_FUNDING_GOAL", default="1000000"))
 LIVESTREAM_MAX_GUESTS = env.int("LIVESTREAM_MAX_GUESTS", default=8)
+# How far ahead a stream may be planned (its plannedStartDate and plannedEndDate, in
+# days from now); nothing before 2000 is accepted either (allmine.core.fields).
+LIVESTREAM_MAX_SCHEDULE_DAYS = env.int("LIVESTREAM_MAX_SCHEDULE_DAYS", default=365)
+if not 1 <= LIVESTREAM_MAX_SCHEDULE_DAYS <= 3650:
+    raise environ.ImproperlyConfigured("LIVESTREAM_MAX_SCHEDULE_DAYS must be between 1 and 3650.")
 LIVESTREAM_DEFAULT_THUMBNAIL = "livestreams/default-thumbnail.png"
 # A scheduled stream nobody started expires this long after its planned start.
 LIVESTREAM_START_GRACE_MINUTES = env.int("LIVESTREAM_START_GRACE_MINUTES", default=30)
@@ -340,10 +384,53 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge fetched from swagger.io's validator (and none to allow in the CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "POSTPROCESSING_HOOKS": ["allmine.apidocs.schema.postprocess_schema"],
+}
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------
+# The admin, its funding chart and the API playground (/api/docs/) load scripts,
+# styles and fonts from this site only, with no inline script or style (the
+# playground's two inline blocks carry the per-request nonce) and no eval; images
+# also from the media host; the playground's "Try it out" may call the servers it
+# lists. Nothing may frame a page; forms post only here.
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _sources(*urls: str | None) -> list[str]:
+    return list(dict.fromkeys(o for o in map(_origin, filter(None, urls)) if o))
+
+
+_MEDIA_HOSTS = _sources(
+    PUBLIC_BASE_URL,
+    (
+        f"{DEFAULT_STORAGE['OPTIONS']['url_protocol']}//{DEFAULT_STORAGE['OPTIONS']['custom_domain']}"
+        if STORAGE_BACKEND == "s3" and DEFAULT_STORAGE["OPTIONS"]["custom_domain"]
+        else None
+    ),
+    DEFAULT_STORAGE["OPTIONS"]["endpoint_url"] if STORAGE_BACKEND == "s3" else None,
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *_MEDIA_HOSTS, *env.list("CSP_IMG_SOURCES", default=[])],
+        "font-src": [SELF],
+        "connect-src": [SELF, *_sources(*(server["url"] for server in API_SERVERS))],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
 }
 
 # --- Logging ------------------------------------------------------------------

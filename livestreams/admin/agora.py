@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from allmine.core.admin import LargeTablePaginator, ReadOnlyAdminMixin
+from allmine.core.admin import LargeTablePaginator, ReadOnlyAdminMixin, badge
 from allmine.core.permissions import is_moderator
 from livestreams.models import (
     AgoraKick,
@@ -33,7 +33,7 @@ from livestreams.services.agora_kicks import MAX_ATTEMPTS as KICK_MAX_ATTEMPTS
 from livestreams.services.agora_kicks import WORKABLE
 
 # A job due this long ago and still not done: its worker is not running.
-RED, AMBER, GREEN, GREY = "#b91c1c", "#b45309", "#15803d", "#4b5563"
+RED, AMBER, GREEN, GREY = "red", "amber", "green", "grey"
 KICK_COLOURS: dict[str, str] = {
     AgoraKickStatus.PENDING: AMBER,
     AgoraKickStatus.FAILED: RED,
@@ -51,14 +51,6 @@ RECORDING_COLOURS: dict[str, str] = {
     RecordingStatus.CANCELLED: GREY,
     RecordingStatus.FAILED: RED,
 }
-
-
-def _badge(text: str, colour: str) -> SafeString:
-    return format_html(
-        '<span style="color:#fff;background:{};padding:1px 6px;border-radius:3px">{}</span>',
-        colour,
-        text,
-    )
 
 
 def _error(text: str) -> str:
@@ -135,7 +127,7 @@ class AgoraKickAdmin(AgoraJobAdmin):
     def coloured_status(self, kick: AgoraKick) -> SafeString:
         given_up = kick.status in WORKABLE and kick.attempts >= KICK_MAX_ATTEMPTS
         label = _("given up") if given_up else kick.get_status_display()
-        return _badge(str(label), RED if given_up else KICK_COLOURS.get(kick.status, GREY))
+        return badge(str(label), RED if given_up else KICK_COLOURS.get(kick.status, GREY))
 
 
 class RecordingAttentionFilter(admin.SimpleListFilter):
@@ -177,7 +169,7 @@ class RecordingAdmin(AgoraJobAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def coloured_status(self, rec: Recording) -> SafeString:
-        return _badge(rec.get_status_display(), RECORDING_COLOURS.get(rec.status, GREY))
+        return badge(rec.get_status_display(), RECORDING_COLOURS.get(rec.status, GREY))
 
     @admin.display(description=_("replay file"))
     def file_link(self, rec: Recording) -> SafeString | str:

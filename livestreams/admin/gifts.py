@@ -76,7 +76,7 @@ class GiftTypeAdmin(admin.ModelAdmin):
         if not obj.svg:
             return "—"
         # An <img> never runs what an SVG carries; the upload was checked anyway.
-        return format_html('<img src="{}" alt="" style="height: 48px">', media_url(obj.svg))
+        return format_html('<img class="gift-preview" src="{}" alt="">', media_url(obj.svg))
 
     @admin.display(description=_("times sent"), ordering="sent_n")
     def sent(self, obj):

@@ -19,6 +19,7 @@ from allmine.core.admin import (
     ModeratorActionsMixin,
     ReadOnlyAdminMixin,
     ReasonedActionMixin,
+    badge,
     html_table,
 )
 from allmine.core.audit import audit_history
@@ -27,10 +28,10 @@ from livestreams.admin.forms import BanForm
 from livestreams.models import ReportStatus, StreamReport
 from livestreams.services.reports import report_act_on_stream, report_ban_user, report_close
 
-STATUS_COLOURS = {
-    ReportStatus.OPEN: "#b91c1c",
-    ReportStatus.RESOLVED: "#15803d",
-    ReportStatus.DISMISSED: "#4b5563",
+STATUS_TONES = {
+    ReportStatus.OPEN: "red",
+    ReportStatus.RESOLVED: "green",
+    ReportStatus.DISMISSED: "grey",
 }
 
 
@@ -126,11 +127,7 @@ class StreamReportAdmin(
 
     @admin.display(description=_("status"), ordering="queue_rank")
     def coloured_status(self, obj):
-        return format_html(
-            '<span class="stream-status" style="background: {}">{}</span>',
-            STATUS_COLOURS.get(obj.status, "#4b5563"),
-            obj.get_status_display(),
-        )
+        return badge(obj.get_status_display(), STATUS_TONES.get(obj.status, "grey"))
 
     @admin.display(description=_("live stream"), ordering="live_stream__title")
     def stream_link(self, obj):

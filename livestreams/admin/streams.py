@@ -5,6 +5,7 @@ Every change made here goes through the same services as the API
 """
 
 from django.contrib import admin, messages
+from django.db.models import DecimalField
 from django.urls import path, reverse
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html, format_html_join
@@ -31,29 +32,20 @@ from livestreams.admin.filters import (
     InterestFilter,
     RemovedFilter,
 )
-from livestreams.admin.forms import LiveStreamAdminForm, LiveStreamChangeForm
+from livestreams.admin.forms import LiveStreamAdminForm, LiveStreamChangeForm, money_formfield
 from livestreams.admin.funding import (
     funding_bar_html,
     funding_progress_csv,
     funding_progress_view,
 )
 from livestreams.admin.inlines import BanInline, GuestInline
-from livestreams.lifecycle import LiveStreamStatus, Role, live_first_rank, may_join
+from livestreams.lifecycle import Role, live_first_rank, may_join
 from livestreams.models import Contribution, LiveStream, interest_label
 from livestreams.selectors.back_office import participants_latest, viewers_of
 from livestreams.services.moderation import livestream_admin_update, livestream_set_prices
 
 BAN_ACTION = next(a for a in STREAM_ACTIONS if isinstance(a, BanFromStream))
 
-STATUS_COLOURS = {
-    LiveStreamStatus.SCHEDULED: "#1d4ed8",
-    LiveStreamStatus.PREPARING: "#7c3aed",
-    LiveStreamStatus.ACTIVE: "#15803d",
-    LiveStreamStatus.ENDED: "#4b5563",
-    LiveStreamStatus.EXPIRED: "#b45309",
-    LiveStreamStatus.CANCELLED_BY_HOST: "#b91c1c",
-    LiveStreamStatus.CANCELLED_BY_GUEST: "#b91c1c",
-}
 AUDIENCE_PREVIEW_ROWS = 50
 
 
@@ -84,8 +76,9 @@ def status_badge(stream: LiveStream) -> SafeString:
     if stream.is_removed:
         notes.append(format_html('<span class="stream-removed">{}</span>', gettext("removed")))
     return format_html(
-        '<span class="stream-status" style="background: {}">{}</span>{}',
-        STATUS_COLOURS.get(stream.status, "#4b5563"),
+        # Coloured by changelist.css (no inline style: the admin runs under a CSP).
+        '<span class="stream-status" data-status="{}">{}</span>{}',
+        stream.status,
         stream.get_status_display(),
         format_html_join("", " {}", ((note,) for note in notes)),
     )
@@ -273,6 +266,13 @@ class LiveStreamAdmin(
         # (A select_related here replaces list_select_related: both are named.)
         return super().get_queryset(request).select_related("creator", "cancelled_by")
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # Every money box (the change form's and the changelist's inline ones) reads
+        # what the moderator typed in their language: `7,50` in Turkish is 7.50.
+        if isinstance(db_field, DecimalField) and db_field.editable:
+            return money_formfield(db_field)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", LiveStreamAdminForm)
         return super().get_changelist_form(request, **kwargs)
@@ -344,7 +344,7 @@ class LiveStreamAdmin(
         if not obj.thumbnail:
             return gettext("(default thumbnail)")
         return format_html(
-            '<img src="{}" alt="" style="max-height: 120px">', media_url(obj.thumbnail)
+            '<img class="stream-thumbnail" src="{}" alt="">', media_url(obj.thumbnail)
         )
 
     def _audience_table(self, obj, *, with_bans: bool):

@@ -6,6 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.core.views import atomic_response
 from livestreams.api.common import path_id, valid
 from livestreams.api.inputs import FundInputSerializer, ReplaySettingsInputSerializer
 from livestreams.api.serializers import (
@@ -68,6 +69,7 @@ class ReplaySettingsView(APIView):
             403: OpenApiResponse(description="Only the creator of the stream."),
         },
     )
+    @atomic_response
     def patch(self, request, live_stream_id):
         changes = valid(ReplaySettingsInputSerializer, request.data)
         stream = livestream_update_replay_settings(
@@ -93,6 +95,7 @@ class FundView(APIView):
             ),
         },
     )
+    @atomic_response
     def post(self, request, live_stream_id):
         data = valid(FundInputSerializer, request.data)
         contribution, stream = livestream_fund(

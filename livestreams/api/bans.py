@@ -7,7 +7,8 @@ from rest_framework.views import APIView
 
 from accounts.selectors import user_active
 from allmine.core.pagination import PageQuerySerializer, paginate
-from livestreams.api.common import path_id, valid
+from allmine.core.views import atomic_response
+from livestreams.api.common import path_id, valid, valid_query
 from livestreams.api.inputs import (
     BanCheckQuerySerializer,
     BanCreateInputSerializer,
@@ -39,7 +40,7 @@ class BansView(APIView):
         },
     )
     def get(self, request):
-        data = valid(BanListFilterSerializer, request.query_params)
+        data = valid_query(BanListFilterSerializer, request.query_params)
         stream = None
         if data.get("live_stream_id"):
             stream = stream_visible(data["live_stream_id"])
@@ -70,6 +71,7 @@ class BansView(APIView):
             409: OpenApiResponse(description="The user is already banned from this stream."),
         },
     )
+    @atomic_response
     def post(self, request):
         data = valid(BanCreateInputSerializer, request.data)
         ban = ban_create(actor=request.user, **data)

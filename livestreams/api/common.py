@@ -26,6 +26,15 @@ def valid(serializer_class, data) -> dict:
     return dict(serializer.validated_data)
 
 
+def valid_query(serializer_class, params) -> dict:
+    """The validated data of a query string: each of the serializer's parameters is
+    given at most once (`status=a&status=b` is a 400, never half read)."""
+    for name in serializer_class().fields:
+        if len(params.getlist(name)) > 1:
+            raise ValidationFailed.field(name, "Give it once.")
+    return valid(serializer_class, params)
+
+
 def path_id(value: str, name: str = "id") -> str:
     """An id from the URL path, or a 400 (a malformed id is never looked up)."""
     if not is_object_id(value):

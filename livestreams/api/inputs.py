@@ -3,16 +3,24 @@ anything a client sends beyond these fields is ignored."""
 
 import json
 import re
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from allmine.core.fields import (
+    EARLIEST_ACCEPTED,
     DayOrTimestampField,
+    FormInputSerializer,
+    FormNullMixin,
+    ImageUploadField,
     MoneyField,
     ObjectIdInputField,
+    StrictCharField,
+    TextField,
     TimestampField,
-    no_control_characters,
 )
 from allmine.core.pagination import MAX_LIMIT
 from livestreams.lifecycle import LiveStreamStatus
@@ -45,48 +53,114 @@ class GuestIdsField(serializers.ListField):
             self.fail("not_a_list", input_type=type(data).__name__)
         return super().to_internal_value(data)
 
+    def openapi_facts(self, direction: str) -> dict:
+        # Checked by the service (livestreams.services.creation): each guest once,
+        # at most LIVESTREAM_MAX_GUESTS.
+        if direction != "request":
+            return {}
+        return {"maxItems": settings.LIVESTREAM_MAX_GUESTS, "uniqueItems": True}
 
-class NullableChoiceField(serializers.ChoiceField):
+
+class NullableIntegerField(FormNullMixin, serializers.IntegerField):
+    """An integer that may be null (`null` or empty in a form)."""
+
+
+class NullableChoiceField(FormNullMixin, serializers.ChoiceField):
     def validate_empty_values(self, data):
         if data == "" and self.allow_null:
             return (True, None)
         return super().validate_empty_values(data)
 
 
-class LiveStreamCreateInputSerializer(serializers.Serializer):
-    """What a client may send to create a stream; anything else is ignored."""
+def latest_planned_date() -> datetime:
+    """The latest planned start or end a stream may have: LIVESTREAM_MAX_SCHEDULE_DAYS
+    from now."""
+    return timezone.now() + timedelta(days=settings.LIVESTREAM_MAX_SCHEDULE_DAYS)
 
-    title = serializers.CharField(max_length=100, validators=[no_control_characters])
+
+def planned_date_field(source: str, help_text: str = "") -> TimestampField:
+    return TimestampField(
+        source=source,
+        required=False,
+        allow_null=True,
+        help_text=help_text or None,
+        earliest=EARLIEST_ACCEPTED,
+        latest=latest_planned_date,
+        window_text=(
+            "from 2000-01-01T00:00:00.000Z to LIVESTREAM_MAX_SCHEDULE_DAYS "
+            f"({settings.LIVESTREAM_MAX_SCHEDULE_DAYS}) days from now"
+        ),
+    )
+
+
+class LiveStreamCreateInputSerializer(FormInputSerializer):
+    """What a client may send to create a stream; anything else is ignored.
+    `plannedEndDate` must be after `plannedStartDate` (or, without one, in the future).
+    A solo stream takes no guests; a duo stream needs at least one, each an active
+    user other than the creator."""
+
+    # Stated in the schema (allmine.apidocs.schema reads it): solo (the default)
+    # without guests, or a duo type with at least one.
+    openapi_object_facts = {
+        "anyOf": [
+            {
+                "properties": {
+                    "liveStreamType": {"enum": [LiveStreamType.SOLO]},
+                    "guests": {"maxItems": 0},
+                }
+            },
+            {
+                "required": ["liveStreamType", "guests"],
+                "properties": {
+                    "liveStreamType": {"enum": [LiveStreamType.DUOCROWD, LiveStreamType.DUOSELF]},
+                    "guests": {"minItems": 1},
+                },
+            },
+        ]
+    }
+
+    title = TextField(max_length=100)
     liveStreamType = serializers.ChoiceField(
         source="live_stream_type", choices=LiveStreamType.values, default=LiveStreamType.SOLO
     )
     guests = GuestIdsField(required=False, default=list)
     # Checked by decoding it in the service (allmine.core.images), not by its name.
-    thumbnail = serializers.FileField(
+    thumbnail = ImageUploadField(
         required=False, allow_null=True, allow_empty_file=True, max_length=255
     )
-    price = MoneyField(required=False, allow_null=True)
+    price = MoneyField(
+        required=False, allow_null=True, min_value=Decimal(0), max_value="LIVESTREAM_MAX_PRICE"
+    )
     interest = NullableChoiceField(
         choices=settings.LIVESTREAM_INTERESTS, required=False, allow_null=True
     )
-    durationGoal = serializers.IntegerField(
+    durationGoal = NullableIntegerField(
         source="duration_goal", required=False, allow_null=True, min_value=1, max_value=24 * 60
     )
-    motivation = serializers.CharField(
+    motivation = TextField(required=False, allow_null=True, allow_blank=True, max_length=1000)
+    plannedStartDate = planned_date_field("planned_start_date")
+    plannedEndDate = planned_date_field(
+        "planned_end_date",
+        "After plannedStartDate; without a plannedStartDate, in the future (else a 400).",
+    )
+    fundingGoal = MoneyField(
+        source="funding_goal",
         required=False,
         allow_null=True,
-        allow_blank=True,
-        max_length=1000,
-        validators=[no_control_characters],
+        min_value=Decimal(0),
+        max_value="LIVESTREAM_MAX_FUNDING_GOAL",
     )
-    plannedStartDate = TimestampField(source="planned_start_date", required=False, allow_null=True)
-    plannedEndDate = TimestampField(source="planned_end_date", required=False, allow_null=True)
-    fundingGoal = MoneyField(source="funding_goal", required=False, allow_null=True)
     recording = serializers.BooleanField(required=False, default=False)
     isActiveReplayOnCreatorProfile = serializers.BooleanField(
         source="is_active_replay_on_creator_profile", required=False, allow_null=True
     )
-    replayCreditPrice = MoneyField(source="replay_credit_price", required=False, allow_null=True)
+    replayCreditPrice = MoneyField(
+        source="replay_credit_price",
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        max_value="LIVESTREAM_MAX_PRICE",
+    )
 
 
 class LiveStreamIdInputSerializer(serializers.Serializer):
@@ -94,49 +168,76 @@ class LiveStreamIdInputSerializer(serializers.Serializer):
 
 
 class AudienceJoinInputSerializer(LiveStreamIdInputSerializer):
-    deviceType = serializers.CharField(
+    deviceType = StrictCharField(
         source="device_type", required=False, allow_blank=True, max_length=32
     )
-    deviceModel = serializers.CharField(
+    deviceModel = StrictCharField(
         source="device_model", required=False, allow_blank=True, max_length=100
     )
-    osVersion = serializers.CharField(
+    osVersion = StrictCharField(
         source="os_version", required=False, allow_blank=True, max_length=50
     )
-    appVersion = serializers.CharField(
+    appVersion = StrictCharField(
         source="app_version", required=False, allow_blank=True, max_length=50
     )
-    country = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    country = StrictCharField(required=False, allow_blank=True, max_length=64)
 
 
 class StreamListFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=LiveStreamStatus.values, required=False)
-    interest = serializers.ChoiceField(choices=settings.LIVESTREAM_INTERESTS, required=False)
-    creator = ObjectIdInputField(required=False)
+    """Each filter at most once; empty means no filter (allow_blank says so in the
+    schema)."""
+
+    status = serializers.ChoiceField(
+        choices=LiveStreamStatus.values, required=False, allow_blank=True
+    )
+    interest = serializers.ChoiceField(
+        choices=settings.LIVESTREAM_INTERESTS, required=False, allow_blank=True
+    )
+    creator = ObjectIdInputField(required=False, allow_blank=True)
 
 
 class FundInputSerializer(serializers.Serializer):
-    amount = MoneyField()
+    amount = MoneyField(min_value=Decimal("0.01"), max_value="LIVESTREAM_MAX_FUNDING_GOAL")
 
 
 class ReplaySettingsInputSerializer(serializers.Serializer):
+    """At least one of the two fields."""
+
     isActiveReplayOnCreatorProfile = serializers.BooleanField(
         source="is_active_replay_on_creator_profile", required=False, allow_null=True
     )
-    replayCreditPrice = MoneyField(source="replay_credit_price", required=False, allow_null=True)
+    replayCreditPrice = MoneyField(
+        source="replay_credit_price",
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        max_value="LIVESTREAM_MAX_PRICE",
+    )
+
+    # Stated in the schema (allmine.apidocs.schema reads it).
+    openapi_object_facts = {
+        "anyOf": [
+            {"required": ["isActiveReplayOnCreatorProfile"]},
+            {"required": ["replayCreditPrice"]},
+        ]
+    }
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Send isActiveReplayOnCreatorProfile and/or replayCreditPrice."
+            )
+        return attrs
 
 
 class BanCreateInputSerializer(serializers.Serializer):
     liveStreamId = ObjectIdInputField(source="live_stream_id")
-    targetUserId = ObjectIdInputField(source="target_user_id")
-    actionType = serializers.ChoiceField(source="action_type", choices=BanAction.values)
-    reason = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=500,
-        default="",
-        validators=[no_control_characters],
+    targetUserId = ObjectIdInputField(
+        source="target_user_id",
+        help_text="The user to ban: not the caller, not the stream's creator (else a 400).",
     )
+    actionType = serializers.ChoiceField(source="action_type", choices=BanAction.values)
+    reason = TextField(required=False, allow_blank=True, max_length=500, default="")
 
 
 class BanListFilterSerializer(serializers.Serializer):
@@ -148,11 +249,10 @@ class BanListFilterSerializer(serializers.Serializer):
         help_text="Without it: the bans of the streams the caller created (a moderator: all).",
     )
     targetUserId = ObjectIdInputField(source="target_user_id", required=False)
-    targetUser = serializers.CharField(
+    targetUser = TextField(
         source="target_user",
         required=False,
         max_length=254,
-        validators=[no_control_characters],
         help_text="The banned user's id or username.",
     )
     actionType = serializers.ChoiceField(
@@ -282,12 +382,11 @@ class ReminderInputSerializer(serializers.Serializer):
 
 
 class ViewersQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(
+    search = TextField(
         required=False,
         allow_blank=True,
         default="",
         max_length=100,
-        validators=[no_control_characters],
         help_text="In name, surname or username, in any case; blank: everyone.",
     )
 
@@ -299,12 +398,11 @@ class GiftCreateInputSerializer(serializers.Serializer):
 
 class ReportCreateInputSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ReportType.values)
-    description = serializers.CharField(
+    description = TextField(
         required=False,
         allow_null=True,
         allow_blank=True,
         max_length=1000,
-        validators=[no_control_characters],
         help_text="Required (not blank) when type is other.",
     )
 

@@ -9,7 +9,8 @@ from rest_framework.views import APIView
 
 from allmine.core.images import process_uploaded_image
 from allmine.core.pagination import PageQuerySerializer
-from allmine.core.throttling import CreateThrottle
+from allmine.core.throttling import UPLOAD_THROTTLES, CreateThrottle
+from allmine.core.views import atomic_response
 from livestreams.api.common import (
     ARRAY_HEADERS,
     ArrayPageQuerySerializer,
@@ -17,6 +18,7 @@ from livestreams.api.common import (
     stream_array,
     stream_page,
     valid,
+    valid_query,
 )
 from livestreams.api.inputs import (
     LiveStreamCreateInputSerializer,
@@ -43,7 +45,7 @@ from livestreams.services.moderation import livestream_remove
 
 
 class LiveStreamCreateView(APIView):
-    throttle_classes = [CreateThrottle]
+    throttle_classes = [CreateThrottle, *UPLOAD_THROTTLES]
 
     @extend_schema(
         summary="Create a live stream",
@@ -66,6 +68,7 @@ class LiveStreamCreateView(APIView):
             ),
         },
     )
+    @atomic_response
     def post(self, request):
         data = valid(LiveStreamCreateInputSerializer, request.data)
         upload = data.pop("thumbnail", None)
@@ -85,7 +88,7 @@ class LiveStreamListView(APIView):
         responses={200: LiveStreamSerializer(many=True)},
     )
     def get(self, request):
-        filters = valid(StreamListFilterSerializer, request.query_params)
+        filters = valid_query(StreamListFilterSerializer, request.query_params)
         return stream_array(request, streams_filtered(**filters))
 
 

@@ -9,6 +9,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from allmine.core.fields import EARLIEST_ACCEPTED, LATEST_ACCEPTED
 from allmine.core.ids import ObjectIdField
 from livestreams.lifecycle import (
     OPEN_STATUSES,
@@ -176,6 +177,26 @@ class LiveStream(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=LiveStreamStatus.values), name="livestream_status_valid"
+            ),
+            # The last word behind the API's and the admin's window: a time the
+            # database could hold but Python could not read back (a year past 9999,
+            # or before 1) would break every list that meets the row.
+            models.CheckConstraint(
+                condition=(
+                    Q(planned_start_date__isnull=True)
+                    | Q(
+                        planned_start_date__gte=EARLIEST_ACCEPTED,
+                        planned_start_date__lte=LATEST_ACCEPTED,
+                    )
+                )
+                & (
+                    Q(planned_end_date__isnull=True)
+                    | Q(
+                        planned_end_date__gte=EARLIEST_ACCEPTED,
+                        planned_end_date__lte=LATEST_ACCEPTED,
+                    )
+                ),
+                name="livestream_planned_dates_in_range",
             ),
             models.UniqueConstraint(
                 fields=["creator"],

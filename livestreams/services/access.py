@@ -1,11 +1,13 @@
 """Loading a stream for a caller, and the checks every service shares."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 
 from accounts.models import User
 from allmine.core.errors import InsufficientPermissions, NotFound, ValidationFailed
+from allmine.core.fields import EARLIEST_ACCEPTED, datetime_window_error
 from allmine.core.permissions import is_moderator
 from livestreams.lifecycle import Actor
 from livestreams.models import LiveStream
@@ -24,6 +26,17 @@ def validate_price(field: str, value: Decimal | None, *, maximum: Decimal | None
         raise ValidationFailed.field(field, "Use at most 2 decimals.")
     if value > maximum:
         raise ValidationFailed.field(field, f"Must be at most {maximum}.")
+
+
+def validate_planned_date(field: str, value: datetime | None, *, now: datetime) -> None:
+    """A planned start or end: from 2000 to LIVESTREAM_MAX_SCHEDULE_DAYS from now, so
+    that whatever is stored can be read back (the API's field says the same)."""
+    if value is None:
+        return
+    latest = now + timedelta(days=settings.LIVESTREAM_MAX_SCHEDULE_DAYS)
+    problem = datetime_window_error(value, earliest=EARLIEST_ACCEPTED, latest=latest)
+    if problem:
+        raise ValidationFailed.field(field, problem)
 
 
 def refuse_blocked(stream: LiveStream) -> None:

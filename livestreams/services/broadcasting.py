@@ -2,7 +2,7 @@
 becomes active; a recorded stream starts being recorded) and the invited guests
 of a duo stream (contract §3)."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound
@@ -38,6 +38,8 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
         ensure_may(Action.GO_LIVE, actor_in(stream, user))
         refuse_blocked(stream)
         if stream.is_removed:
+            if stream.deleted_by_id == user.pk:
+                raise Conflict("You deleted this live stream.")
             raise Conflict("This live stream was removed by a moderator.")
         ensure_may_join(Role.HOST, stream.status)
         if stream.status != LiveStreamStatus.ACTIVE:
@@ -45,15 +47,23 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
             stream.started_at = now
             stream.host_joined_at = now
             stream.host_present = True
-            stream.save(
-                update_fields=[
-                    "status",
-                    "started_at",
-                    "host_joined_at",
-                    "host_present",
-                    "updated_at",
-                ]
-            )
+            try:
+                stream.save(
+                    update_fields=[
+                        "status",
+                        "started_at",
+                        "host_joined_at",
+                        "host_present",
+                        "updated_at",
+                    ]
+                )
+            except IntegrityError:
+                # The database's one-open-stream rule: another of the creator's
+                # streams is preparing or active (the transaction is rolled back).
+                raise Conflict(
+                    "You already have another live stream that is preparing or active; "
+                    "end it first."
+                ) from None
         elif not stream.host_present:  # back after leaving the channel
             stream.host_present = True
             stream.save(update_fields=["host_present", "updated_at"])

@@ -16,7 +16,7 @@ from livestreams.agora.channels import new_channel_name
 from livestreams.lifecycle import OPEN_STATUSES, initial_status
 from livestreams.models import Guest, LiveStream, LiveStreamType
 from livestreams.selectors.viewing import prepare_for_viewer
-from livestreams.services.access import validate_price
+from livestreams.services.access import validate_planned_date, validate_price
 
 CHANNEL_NAME_ATTEMPTS = 8
 User = get_user_model()
@@ -89,6 +89,8 @@ def livestream_create(
     validate_price("price", price)
     validate_price("replayCreditPrice", replay_credit_price)
     validate_price("fundingGoal", funding_goal, maximum=settings.LIVESTREAM_MAX_FUNDING_GOAL)
+    validate_planned_date("plannedStartDate", planned_start_date, now=now)
+    validate_planned_date("plannedEndDate", planned_end_date, now=now)
     if planned_start_date and planned_end_date and planned_end_date <= planned_start_date:
         raise ValidationFailed.field("plannedEndDate", "Must be after plannedStartDate.")
     if planned_end_date and not planned_start_date and planned_end_date <= now:

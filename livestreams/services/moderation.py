@@ -27,6 +27,7 @@ from livestreams.services.access import (
     actor_in,
     stream_for,
     stream_to_manage,
+    validate_planned_date,
     validate_price,
 )
 from livestreams.services.audience import audience_leaves
@@ -201,6 +202,13 @@ def livestream_admin_update(
         validate_price(
             "fundingGoal", changes["funding_goal"], maximum=settings.LIVESTREAM_MAX_FUNDING_GOAL
         )
+    now = timezone.now()
+    for name, label in (
+        ("planned_start_date", "plannedStartDate"),
+        ("planned_end_date", "plannedEndDate"),
+    ):
+        if name in changes:
+            validate_planned_date(label, changes[name], now=now)
     with transaction.atomic():
         stream = LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
         if stream is None:

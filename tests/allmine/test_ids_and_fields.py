@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from django.http import QueryDict
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -175,8 +176,13 @@ class _Price(serializers.Serializer):
     price = MoneyField(allow_null=True, required=False, min_value=Decimal("0"))
 
 
-def _money(value):
-    serializer = _Price(data={"price": value})
+def _money(value, *, form: bool = False):
+    """`value` as a JSON body's field, or (`form`) as a multipart form's."""
+    data = {"price": value}
+    if form:
+        data = QueryDict(mutable=True)
+        data["price"] = value
+    serializer = _Price(data=data)
     valid = serializer.is_valid()
     return valid, serializer.validated_data.get("price") if valid else serializer.errors
 
@@ -209,13 +215,35 @@ def test_money_renders_as_a_number_through_a_serializer():
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"),
-    [(12.5, Decimal("12.50")), ("12.5", Decimal("12.50")), (3, Decimal("3")), ("0.99", "0.99")],
+    ("raw", "expected"), [(12.5, Decimal("12.50")), (3, Decimal("3")), (0.99, "0.99")]
 )
-def test_money_accepts_numbers_and_numeric_strings(raw, expected):
+def test_money_accepts_json_numbers(raw, expected):
     valid, value = _money(raw)
     assert valid, value
     assert value == Decimal(expected)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("12.5", "12.50"), ("3", "3"), ("0.99", "0.99")])
+def test_money_accepts_plain_decimal_text_in_a_form(raw, expected):
+    valid, value = _money(raw, form=True)
+    assert valid, value
+    assert value == Decimal(expected)
+
+
+@pytest.mark.parametrize("raw", ["12.5", "12", "", "1e2", "0.99"])
+def test_money_refuses_a_string_in_json(raw):
+    valid, errors = _money(raw)
+    assert not valid
+    assert errors["price"] == ["Must be a JSON number, not a string."]
+
+
+@pytest.mark.parametrize(
+    "raw", ["1e2", "1E2", "\u0661\u0662", "\uff15", " 5", "5 ", "1,5", ".5", "5.", "+5", "0x10"]
+)
+def test_money_refuses_anything_but_plain_digits_in_a_form(raw):
+    valid, errors = _money(raw.encode().decode("unicode_escape"), form=True)
+    assert not valid
+    assert errors["price"] == ["Write plain digits with a dot for decimals, such as 12.50."]
 
 
 @pytest.mark.parametrize("raw", ["1.234", 1.234, "0.001", Decimal("5.555")])
@@ -239,14 +267,14 @@ def test_money_rejects_non_numbers(raw):
     assert list(errors) == ["price"]
 
 
-def test_money_empty_string_is_null_when_allowed():
-    valid, value = _money("")
+def test_money_empty_form_field_is_null_when_allowed():
+    valid, value = _money("", form=True)
     assert valid
     assert value is None
 
 
 def test_money_honours_min_value():
-    valid, errors = _money("-1")
+    valid, errors = _money(-1)
     assert not valid
     assert list(errors) == ["price"]
 

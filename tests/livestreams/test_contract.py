@@ -17,7 +17,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -412,7 +412,7 @@ def created(creator, guest, client_for):
             "durationGoal": "60",
             "motivation": "Bu yayında müzik hakkında konuşacağım.",
             "plannedStartDate": "2020-01-15T10:30:00Z",
-            "plannedEndDate": "2099-01-15T11:30:00Z",
+            "plannedEndDate": (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "fundingGoal": "1000",
             "recording": "true",
             "isActiveReplayOnCreatorProfile": "true",

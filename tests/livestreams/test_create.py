@@ -104,6 +104,21 @@ def future(**delta) -> str:
     return utc_text(timezone.now() + timedelta(**delta))
 
 
+# A day well inside the planning window (LIVESTREAM_MAX_SCHEDULE_DAYS).
+SOON_DAY = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%d")
+MONEY_FIELDS = {"price", "fundingGoal", "replayCreditPrice"}
+
+
+def json_money(key: str, value):
+    """A money field's text as the JSON number an app sends ("-1" -> -1)."""
+    if key in MONEY_FIELDS and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 @pytest.fixture
 def creator(db):
     return UserFactory()
@@ -164,16 +179,17 @@ def test_every_optional_field_is_stored_and_returned(client, fmt):
     start, end = future(days=1), future(days=1, hours=2)
     payload = {
         "title": "Full",
-        "price": "12.50",
+        # Money is text in a form and a number in JSON (a JSON string is a 400).
+        "price": "12.50" if fmt == "multipart" else 12.5,
         "interest": "music",
         "durationGoal": 90,
         "motivation": "Let's talk music.",
         "plannedStartDate": start,
         "plannedEndDate": end,
-        "fundingGoal": "1000",
+        "fundingGoal": "1000" if fmt == "multipart" else 1000,
         "recording": "true" if fmt == "multipart" else True,
         "isActiveReplayOnCreatorProfile": "true" if fmt == "multipart" else True,
-        "replayCreditPrice": "5.25",
+        "replayCreditPrice": "5.25" if fmt == "multipart" else 5.25,
     }
     data = assert_envelope(client.post(CREATE_URL, payload, format=fmt), 201)
 
@@ -221,12 +237,12 @@ def test_an_offset_datetime_is_accepted_and_rendered_in_utc(client):
     data = assert_envelope(
         client.post(
             CREATE_URL,
-            {"title": "Offset", "plannedStartDate": "2099-06-01T15:30:00+03:00"},
+            {"title": "Offset", "plannedStartDate": f"{SOON_DAY}T15:30:00+03:00"},
             format="json",
         ),
         201,
     )
-    assert data["plannedStartDate"] == "2099-06-01T12:30:00.000Z"
+    assert data["plannedStartDate"] == f"{SOON_DAY}T12:30:00.000Z"
     assert data["status"] == "scheduled"
 
 
@@ -241,11 +257,9 @@ def test_an_offset_datetime_is_accepted_and_rendered_in_utc(client):
         ("multipart", "0.01", "paid", 0.01),
         ("json", None, "free", None),  # absent
         ("json", "null", "free", None),
-        ("json", "", "free", None),
         ("json", 0, "free", None),
         ("json", 9.99, "paid", 9.99),
         ("json", 20, "paid", 20),
-        ("json", "7.5", "paid", 7.5),
     ],
 )
 def test_access_type_is_paid_exactly_when_price_is_positive(client, fmt, price, access_type, shown):
@@ -266,7 +280,7 @@ def test_access_type_is_paid_exactly_when_price_is_positive(client, fmt, price, 
 def test_price_at_the_maximum_is_accepted(client):
     maximum = settings.LIVESTREAM_MAX_PRICE
     data = assert_envelope(
-        client.post(CREATE_URL, {"title": "Max", "price": str(maximum)}, format="json"), 201
+        client.post(CREATE_URL, {"title": "Max", "price": float(maximum)}, format="json"), 201
     )
     assert Decimal(str(data["price"])) == maximum
 
@@ -554,7 +568,12 @@ BAD_FIELDS = [
         "at most",
         id="price above the maximum",
     ),
-    pytest.param(lambda ctx: {"price": "abc"}, "price", "valid number", id="price is text"),
+    pytest.param(
+        lambda ctx: {"price": "abc"},
+        "price",
+        {"multipart": "plain digits", "json": "JSON number"},
+        id="price is text",
+    ),
     pytest.param(
         lambda ctx: {"replayCreditPrice": "-0.01"},
         "replayCreditPrice",
@@ -587,8 +606,8 @@ BAD_FIELDS = [
     ),
     pytest.param(
         lambda ctx: {
-            "plannedStartDate": "2099-01-01T10:00:00Z",
-            "plannedEndDate": "2099-01-01T10:00:00Z",
+            "plannedStartDate": f"{SOON_DAY}T10:00:00Z",
+            "plannedEndDate": f"{SOON_DAY}T10:00:00Z",
         },
         "plannedEndDate",
         "after plannedStartDate",
@@ -596,8 +615,8 @@ BAD_FIELDS = [
     ),
     pytest.param(
         lambda ctx: {
-            "plannedStartDate": "2099-01-01T10:00:00Z",
-            "plannedEndDate": "2099-01-01T12:00:00+03:00",  # 09:00 UTC
+            "plannedStartDate": f"{SOON_DAY}T10:00:00Z",
+            "plannedEndDate": f"{SOON_DAY}T12:00:00+03:00",  # 09:00 UTC
         },
         "plannedEndDate",
         "after plannedStartDate",
@@ -626,6 +645,9 @@ def test_bad_fields_are_400_and_write_nothing(
     ctx = SimpleNamespace(guests=guests, creator=creator, deactivated=UserFactory(is_active=False))
     payload = {"title": "Valid title", **make_fields(ctx)}
     payload = {key: value for key, value in payload.items() if value is not MISSING}
+    if fmt == "json":  # money as a JSON number, as the apps send it
+        payload = {key: json_money(key, value) for key, value in payload.items()}
+    says = says[fmt] if isinstance(says, dict) else says
     if fmt == "multipart":
         # A valid thumbnail rides along, so "no file stored" is a real check.
         payload["thumbnail"] = upload("ok.jpg", image_bytes("JPEG"))
@@ -872,10 +894,12 @@ def test_a_scheduled_stream_does_not_count_as_open_for_the_next_create(client, c
 # --- Query count --------------------------------------------------------------------
 
 
-# Authenticate (1), look up the guests (1), the unit of work's savepoint (1), lock
-# the creator (1), the open-stream check (1), the insert in its own savepoint (3),
-# all guests in one insert (1), release (1), load guests and fundings (2).
-CREATE_QUERIES = 12
+# Authenticate (1), the response's transaction (savepoint and release: 2; the
+# stream is rendered before the commit), look up the guests (1), the unit of work's
+# savepoint (1), lock the creator (1), the open-stream check (1), the insert in its
+# own savepoint (3), all guests in one insert (1), release (1), load guests and
+# fundings (2).
+CREATE_QUERIES = 14
 
 
 @pytest.mark.parametrize("guest_count", [1, 8])

@@ -376,8 +376,10 @@ def test_a_removed_stream_is_not_found_anywhere_in_the_api(client_for, moderator
         client_for(guest).post(f"{API}/join-as-guest", {"liveStreamId": stream_id}, format="json"),
         404,
     )
-    # §3: the creator's own join-as-creator on a removed stream is a 409.
-    assert_error(join_as_creator(client_for, stream, {}), 409, contains="removed")
+    # §3: the creator's own join-as-creator on a stream they deleted is a 409 saying so.
+    assert_error(
+        join_as_creator(client_for, stream, {}), 409, contains="You deleted this live stream."
+    )
     assert world_snapshot() == removed
 
 

@@ -176,3 +176,14 @@ def access_token(user) -> str:
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+@pytest.fixture(scope="session")
+def production_gunicorn():
+    """gunicorn with gunicorn.conf.py and production settings (SQLite), for the tests
+    of what happens before Django's views (tests/security/servers.py)."""
+    from tests.security.servers import Gunicorn
+
+    server = Gunicorn()
+    yield server
+    server.stop()

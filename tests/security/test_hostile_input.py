@@ -1110,3 +1110,151 @@ def test_a_notice_signed_with_another_secret_is_a_401(world, unchanged, settings
     forged = hmac.new(b"another-secret", body, hashlib.sha256).hexdigest()
     assert_error(post_notice(body, forged), 401)
     assert not AgoraNotice.objects.exists()
+
+
+# --- Issue 10: what the service accepts it can read back --------------------------------
+# (Each finding has its own file with the whole story: test_out_of_range_dates.py,
+# test_money_input.py, test_uploads.py, test_pre_view_errors.py, test_nginx_proxy.py,
+# test_cache_hang.py, test_login_limits.py, test_admin_money.py; the rows below keep
+# the table complete.)
+
+LISTS = [
+    "/api/v1/live-stream",
+    "/api/v1/live-stream/funded",
+    "/api/v1/live-stream/my-replay-rentals",
+    "/api/v1/users/me/transactions",
+]
+PAGING = {
+    "page-empty": "page=",
+    "limit-empty": "limit=",
+    "page-repeated": "page=1&page=2",
+    "limit-repeated": "limit=5&limit=50",
+    "page-object": "page[a]=1",
+    "limit-object": "limit.x=1",
+    "page-decimal": "page=1.5",
+    "page-plus": "page=%2B2",
+    "page-space": "page=%201",
+    "page-arabic-indic-digit": "page=%D9%A2",
+    "limit-full-width-digit": "limit=%EF%BC%95",
+    "limit-exponent": "limit=1e2",
+    "page-huge": "page=" + "9" * 5000,
+}
+
+
+@pytest.mark.parametrize("query", PAGING.values(), ids=PAGING.keys())
+@pytest.mark.parametrize("url", LISTS)
+def test_a_paging_parameter_that_is_not_one_whole_number_is_a_400(world, unchanged, url, query):
+    response = client_of(world.me).get(f"{url}?{query}")
+    field = query.split("=")[0].split("[")[0].split(".")[0]
+    assert_error(response, 400, contains=f"{field}: ")
+
+
+PLANNED_DATES = {
+    "year-10000-in-utc": "9999-12-31T23:59:59-14:00",
+    "year-0-in-utc": "0001-01-01T00:00:00+14:00",
+    "before-2000": "1999-12-31T23:59:59Z",
+    "next-century": "2100-01-01T00:00:01Z",
+    "naive": "2026-06-01T10:00:00",
+    "date-only": "2026-06-01",
+    "week-date": "2026-W23-1T10:00:00Z",
+    "compact": "20260601T100000Z",
+    "full-width-digits": "\uff12\uff10\uff12\uff16-06-01T10:00:00Z",
+    "leap-second": "2026-06-30T23:59:60Z",
+    "offset-24h": "2026-06-01T10:00:00+24:00",
+    "number": 1780000000,
+}
+
+
+@pytest.mark.parametrize("value", PLANNED_DATES.values(), ids=PLANNED_DATES.keys())
+@pytest.mark.parametrize("field", ["plannedStartDate", "plannedEndDate"])
+def test_a_planned_date_outside_the_window_or_not_rfc_3339_is_a_400(world, unchanged, field, value):
+    response = send_json(
+        client_of(world.newcomer), "POST", CREATE_URL, {"title": "T", field: value}
+    )
+    assert_error(response, 400, contains=f"{field}: ")
+
+
+MONEY_IN_JSON = {
+    "exponent-string": "1e2",
+    "arabic-indic-string": "\u0661\u0662",
+    "full-width-string": "\uff15",
+    "digits-string": "12",
+    "empty-string": "",
+    "three-decimals": 1.234,
+    "thirteen-digits": 12345678901.5,
+    "huge-integer": 10**40,
+    "negative": -1,
+    "boolean": True,
+    "list": [5],
+    "object": {"amount": 5},
+}
+
+
+@pytest.mark.parametrize("amount", MONEY_IN_JSON.values(), ids=MONEY_IN_JSON.keys())
+def test_a_contribution_that_is_not_a_plain_json_amount_is_a_400(world, unchanged, amount):
+    url = f"/api/v1/live-stream/{world.other_scheduled.pk}/fund"
+    response = send_json(client_of(world.me), "POST", url, {"amount": amount})
+    assert_error(response, 400, contains="amount: ")
+
+
+@pytest.mark.parametrize("field", ["price", "fundingGoal", "replayCreditPrice"])
+@pytest.mark.parametrize("value", ["1e2", "\u0661\u0662", "\uff15", "7,50", "1 000", "0x10", "NaN"])
+def test_money_in_a_multipart_create_is_plain_digits_or_a_400(world, unchanged, field, value):
+    response = client_of(world.newcomer).post(
+        CREATE_URL, {"title": "Money", field: value}, format="multipart"
+    )
+    assert_error(response, 400, contains=f"{field}: ")
+
+
+def test_replay_settings_need_a_field(world, unchanged):
+    url = f"/api/v1/live-stream/{world.my_ended.pk}/replay-settings"
+    for body in ({}, {"unknown": 1}):
+        assert_error(send_json(client_of(world.me), "PATCH", url, body), 400)
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        pytest.param(
+            lambda: __import__("tests.security.test_uploads", fromlist=["x"]).png_declaring(
+                6000, 6600
+            ),
+            "decoded whole",
+            id="attack-png-6000x6600",
+        ),
+        pytest.param(lambda: b"", "empty", id="empty-file"),
+    ],
+)
+def test_an_image_over_the_decode_budget_or_empty_is_a_400_and_leaves_no_file(
+    world, unchanged, make, says
+):
+    thumbnail = SimpleUploadedFile("t.png", make(), content_type="image/png")
+    response = client_of(world.newcomer).post(
+        CREATE_URL, {"title": "Image", "thumbnail": thumbnail}, format="multipart"
+    )
+    assert_error(response, 400, contains=says)
+
+
+@pytest.mark.parametrize("host", ["evil.example", "localhost.evil.example", "[::1]:80@evil"])
+def test_a_host_header_not_allowed_is_a_400_envelope(world, unchanged, host):
+    response = client_of(world.me).get("/api/v1/auth/me", HTTP_HOST=host)
+    assert_error(response, 400, contains="Host header")
+
+
+def test_a_distributed_guess_at_one_account_is_stopped(world, unchanged, settings):
+    settings.LOGIN_ACCOUNT_MAX_FAILURES = 3
+    for n in range(3):
+        response = APIClient().post(
+            "/api/v1/auth/login",
+            {"login": world.victim.username, "password": "guess"},
+            format="json",
+            REMOTE_ADDR=f"198.51.100.{n + 1}",
+        )
+        assert_error(response, 401)
+    response = APIClient().post(
+        "/api/v1/auth/login",
+        {"login": world.victim.username, "password": DEFAULT_PASSWORD},
+        format="json",
+        REMOTE_ADDR="198.51.100.99",
+    )
+    assert_error(response, 429)
