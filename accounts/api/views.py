@@ -24,7 +24,7 @@ from accounts.selectors import transactions_filtered, user_with_photo
 from accounts.services import auth
 from accounts.services.photos import profile_photo_set
 from allmine.core.http import client_ip
-from allmine.core.pagination import PageQuerySerializer, paginate
+from allmine.core.pagination import PageQuerySerializer, paginate, with_default_limit
 from allmine.core.throttling import UPLOAD_THROTTLES, LoginThrottle, RegisterThrottle
 from allmine.core.views import atomic_response
 
@@ -180,9 +180,5 @@ class MyTransactionsView(APIView):
         serializer = TransactionQuerySerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         entries = transactions_filtered(request.user, **serializer.validated_data)
-        limit = request.query_params.get("limit")
-        params = {
-            "page": request.query_params.get("page"),
-            "limit": TRANSACTIONS_PAGE_LIMIT if limit in (None, "") else limit,
-        }
+        params = with_default_limit(request.query_params, TRANSACTIONS_PAGE_LIMIT)
         return Response(CreditTransactionPageSerializer(paginate(entries, params)).data)

@@ -64,6 +64,16 @@ def _integer(params, name: str, default: int) -> int:
         raise ValidationFailed.field(name, "Must be a whole number.") from None
 
 
+def with_default_limit(params, default: int):
+    """`params` with this list's own default `limit` when the query gives none; a
+    given `limit` (blank or repeated included) is left for `paginate()` to judge."""
+    if "limit" in params:
+        return params
+    query = params.copy()
+    query["limit"] = str(default)
+    return query
+
+
 def paginate(queryset, params) -> Page:
     """One page of `queryset` as asked by `page` and `limit` (page < 1 is 1; limit
     is 10 by default and at most 100)."""

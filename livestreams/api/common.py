@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from allmine.core.errors import ValidationFailed
 from allmine.core.ids import is_object_id
-from allmine.core.pagination import MAX_LIMIT, paginate
+from allmine.core.pagination import MAX_LIMIT, paginate, with_default_limit
 from livestreams.api.serializers import LiveStreamPageSerializer, LiveStreamSerializer
 from livestreams.selectors.viewing import prepare_for_viewer
 
@@ -40,13 +40,6 @@ def path_id(value: str, name: str = "id") -> str:
     if not is_object_id(value):
         raise ValidationFailed.field(name, "Must be a 24-character hexadecimal id.")
     return value
-
-
-def with_default_limit(params, default: int) -> dict:
-    """`page` and `limit` as `paginate()` reads them, with this list's own default
-    limit (an absent or blank `limit`)."""
-    limit = params.get("limit")
-    return {"page": params.get("page"), "limit": default if limit in (None, "") else limit}
 
 
 def stream_page(request, queryset) -> Response:

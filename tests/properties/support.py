@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.api import assert_envelope
-from tests.security.conftest import snapshot
+from tests.helpers import world_snapshot as snapshot
 
 # Every status a refusal may have (never a 5xx, never a 2xx that wrote nothing).
 REFUSALS = {400, 403, 404, 409, 413, 415}
