@@ -106,23 +106,23 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
 # What a refused transition says: to someone not in its `who` (403), and for a
 # stream in a status it does not leave (409).
 NOT_ALLOWED = {
-    Action.GO_LIVE: "Only the creator of this live stream can join as creator.",
-    Action.END: "Only the creator of this live stream or a moderator can do this.",
-    Action.EXPIRE: "Only the scheduler expires live streams.",
-    Action.CANCEL: "Only the creator of this live stream or a moderator can do this.",
+    Action.GO_LIVE: _("Only the creator of this live stream can join as creator."),
+    Action.END: _("Only the creator of this live stream or a moderator can do this."),
+    Action.EXPIRE: _("Only the scheduler expires live streams."),
+    Action.CANCEL: _("Only the creator of this live stream or a moderator can do this."),
 }
 WRONG_STATUS = {
-    Action.GO_LIVE: "This live stream is {status} and cannot be joined.",
-    Action.END: "This live stream is {status}; only an active stream can be ended.",
-    Action.EXPIRE: "This live stream is {status}; only a scheduled one expires.",
-    Action.CANCEL: "This live stream is {status}; only one not yet started can be cancelled.",
+    Action.GO_LIVE: _("This live stream is {status} and cannot be joined."),
+    Action.END: _("This live stream is {status}; only an active stream can be ended."),
+    Action.EXPIRE: _("This live stream is {status}; only a scheduled one expires."),
+    Action.CANCEL: _("This live stream is {status}; only one not yet started can be cancelled."),
 }
 
 
 def ensure_may(action: Action, actor: Actor | None) -> None:
     """InsufficientPermissions (403) unless `actor` makes `action` in some status."""
     if not any(t.action == action and actor in t.who for t in TRANSITIONS):
-        raise InsufficientPermissions(NOT_ALLOWED[action])
+        raise InsufficientPermissions(str(NOT_ALLOWED[action]))
 
 
 def transition_target(action: Action, status: str, actor: Actor | None) -> LiveStreamStatus:
@@ -134,7 +134,7 @@ def transition_target(action: Action, status: str, actor: Actor | None) -> LiveS
     for row in TRANSITIONS:
         if row.action == action and row.source == status and actor in row.who:
             return row.target
-    raise Conflict(WRONG_STATUS[action].format(status=status))
+    raise Conflict(str(WRONG_STATUS[action]).format(status=status))
 
 
 def can_transition(action: Action, status: str, actor: Actor) -> bool:
@@ -179,11 +179,11 @@ IN_CHANNEL: dict[Role, frozenset[LiveStreamStatus]] = {
 
 
 JOIN_REFUSED = {
-    Role.HOST: "This live stream is {status} and cannot be joined.",
-    Role.GUEST: "This live stream is {status} and cannot be joined.",
-    Role.AUDIENCE: "This live stream is {status}; only an active stream can be watched.",
+    Role.HOST: _("This live stream is {status} and cannot be joined."),
+    Role.GUEST: _("This live stream is {status} and cannot be joined."),
+    Role.AUDIENCE: _("This live stream is {status}; only an active stream can be watched."),
 }
-RENEW_REFUSED = "This live stream is {status}; no new token is issued."
+RENEW_REFUSED = _("This live stream is {status}; no new token is issued.")
 
 
 def may_join(role: Role, status: str) -> bool:
@@ -197,13 +197,13 @@ def may_be_in_channel(role: Role, status: str) -> bool:
 def ensure_may_join(role: Role, status: str) -> None:
     """Conflict (409) unless `role` may join a stream in `status`."""
     if not may_join(role, status):
-        raise Conflict(JOIN_REFUSED[role].format(status=status))
+        raise Conflict(str(JOIN_REFUSED[role]).format(status=status))
 
 
 def ensure_may_be_in_channel(role: Role, status: str) -> None:
     """Conflict (409) unless `role` may be in the channel (renew its tokens)."""
     if not may_be_in_channel(role, status):
-        raise Conflict(RENEW_REFUSED.format(status=status))
+        raise Conflict(str(RENEW_REFUSED).format(status=status))
 
 
 # --- Removal -------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def removal_ends_first(status: str, *, by_moderator: bool) -> bool:
     if status != S.ACTIVE:
         return False
     if not by_moderator:
-        raise Conflict("An active live stream cannot be deleted; end it first.")
+        raise Conflict(str(_("An active live stream cannot be deleted; end it first.")))
     return True
 
 

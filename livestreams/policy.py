@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 from allmine.core.errors import Conflict, InsufficientPermissions
 from livestreams.lifecycle import LIVE, NOT_STARTED, LiveStreamStatus
 from livestreams.models.bans import BanAction
@@ -87,19 +89,21 @@ RULES: dict[StreamAction, Rule] = {
 }  # fmt: skip
 
 BANNED = {
-    BLOCK: "You are banned from this live stream.",
-    CHAT_ONLY: "You are banned from chatting in this live stream.",
+    BLOCK: _("You are banned from this live stream."),
+    CHAT_ONLY: _("You are banned from chatting in this live stream."),
 }
 WHO_REFUSED = {
-    Who.SIGNED_IN: "Sign in to do this.",
-    Who.MEMBERS: "Only the creator, the guests and the audience of this live stream can do this.",
-    Who.AUDIENCE: "Only the audience of this live stream can do this; join it first.",
-    Who.NOT_CREATOR: "The creator of this live stream cannot do this.",
+    Who.SIGNED_IN: _("Sign in to do this."),
+    Who.MEMBERS: _(
+        "Only the creator, the guests and the audience of this live stream can do this."
+    ),
+    Who.AUDIENCE: _("Only the audience of this live stream can do this; join it first."),
+    Who.NOT_CREATOR: _("The creator of this live stream cannot do this."),
     Who.BROADCASTERS_AND_MODERATORS: (
-        "Only the creator, the guests of this live stream or a moderator can do this."
+        _("Only the creator, the guests of this live stream or a moderator can do this.")
     ),
 }
-STATUS_REFUSED = "This live stream is {status}; this needs it to be {needed}."
+STATUS_REFUSED = _("This live stream is {status}; this needs it to be {needed}.")
 
 
 def is_among(who: Who, caller: Caller) -> bool:
@@ -119,12 +123,12 @@ def ensure_may_act(action: StreamAction, *, status: str, caller: Caller) -> None
     Conflict (409) for a status that does not allow it."""
     rule = RULES[action]
     if caller.ban is not None and caller.ban in rule.refused_by:
-        raise InsufficientPermissions(BANNED[caller.ban])
+        raise InsufficientPermissions(str(BANNED[caller.ban]))
     if not is_among(rule.who, caller):
-        raise InsufficientPermissions(WHO_REFUSED[rule.who])
+        raise InsufficientPermissions(str(WHO_REFUSED[rule.who]))
     if rule.statuses is not None and status not in rule.statuses:
         needed = " or ".join(sorted(rule.statuses))
-        raise Conflict(STATUS_REFUSED.format(status=status, needed=needed))
+        raise Conflict(str(STATUS_REFUSED).format(status=status, needed=needed))
 
 
 def may_act(action: StreamAction, *, status: str, caller: Caller) -> bool:

@@ -11,6 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -65,7 +66,7 @@ def user_register(*, username: str, email: str, password: str, name: str, surnam
             if users_by_email(email).exists():
                 raise Conflict("email: A user with this e-mail already exists.") from None
             user.agora_uid = new_agora_uid()
-    raise Conflict("Could not allocate an Agora uid; try again.")
+    raise Conflict(_("Could not allocate an Agora uid; try again."))
 
 
 @transaction.atomic
@@ -136,7 +137,8 @@ def login_ensure_allowed(*, login: str, client_address: str | None) -> str:
         wait = _failures().seconds_left()
         logger.warning("Sign-in refused: too many failed sign-ins to one account.")
         raise TooManyRequests(
-            f"Too many failed sign-ins to this account; try again in {-(-wait // 60)} minute(s).",
+            _("Too many failed sign-ins to this account; try again in %(minutes)s minute(s).")
+            % {"minutes": -(-wait // 60)},
             retry_after=wait,
         )
     return account
@@ -162,7 +164,7 @@ def user_login(*, login: str, password: str, client_address: str | None = None) 
     user = authenticate(login=login, password=password)
     if user is None:
         login_failed(account=account)
-        raise AuthenticationRequired("Invalid login or password.")
+        raise AuthenticationRequired(_("Invalid login or password."))
     login_succeeded(account=account, client_address=client_address)
     return user
 
@@ -184,10 +186,12 @@ def _valid_refresh_token(raw: str) -> RefreshToken:
     try:
         token = RefreshToken(raw)  # checks signature, expiry, type and the blacklist
     except TokenError:
-        raise AuthenticationRequired("The refresh token is invalid, expired or revoked.") from None
+        raise AuthenticationRequired(
+            _("The refresh token is invalid, expired or revoked.")
+        ) from None
     if not is_object_id(token.payload.get(jwt_settings.USER_ID_CLAIM)):
         # Never looked up (PostgreSQL refuses a NUL in text): no user has such an id.
-        raise AuthenticationRequired("The refresh token is invalid, expired or revoked.")
+        raise AuthenticationRequired(_("The refresh token is invalid, expired or revoked."))
     return token
 
 
@@ -199,10 +203,10 @@ def token_pair_refresh(*, refresh_token: str) -> tuple[User, TokenPair]:
         pk=old.payload.get(jwt_settings.USER_ID_CLAIM), is_active=True
     ).first()
     if user is None:
-        raise AuthenticationRequired("The account is not active.")
+        raise AuthenticationRequired(_("The account is not active."))
     _entry, newly_blacklisted = old.blacklist()
     if not newly_blacklisted:  # a concurrent refresh with the same token won
-        raise AuthenticationRequired("The refresh token is invalid, expired or revoked.")
+        raise AuthenticationRequired(_("The refresh token is invalid, expired or revoked."))
     return user, token_pair_issue(user=user)
 
 

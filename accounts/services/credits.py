@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
 from allmine.core.errors import Conflict, NotFound, ValidationFailed
@@ -21,7 +22,7 @@ def _cents(amount) -> Decimal:
     """The amount as a Decimal of cents; more than 2 decimals is refused, never rounded."""
     value = Decimal(amount)
     if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValidationFailed.field("amount", "Use at most 2 decimals.")
+        raise ValidationFailed.field("amount", _("Use at most 2 decimals."))
     return value.quantize(CENT)
 
 
@@ -53,7 +54,7 @@ def credit_post(
         raise RuntimeError("credit_post must run inside a transaction")
     amount = _cents(amount)
     if amount == 0:
-        raise ValidationFailed.field("amount", "Must not be zero.")
+        raise ValidationFailed.field("amount", _("Must not be zero."))
     now = timezone.now()
     entry = CreditTransaction(
         user_id=user_id,
@@ -88,11 +89,12 @@ def _apply_to_balance(*, user_id: str, amount: Decimal) -> Decimal:
         .first()
     )
     if balance is None:
-        raise NotFound("No user has this id.")
+        raise NotFound(_("No user has this id."))
     new_balance = balance + amount
     if new_balance < 0:
         raise Conflict(
-            f"Insufficient credits: this needs {-amount} credits and the balance is {balance}."
+            _("Insufficient credits: this needs %(needed)s credits and the balance is %(balance)s.")
+            % {"needed": -amount, "balance": balance}
         )
     User.objects.filter(pk=user_id).update(credit_balance=new_balance)
     return new_balance
@@ -138,19 +140,25 @@ def credits_grant(
     `idempotency_key`, a grant happens once: repeating it for the same user
     replays the first (nothing changes); the key names one user only."""
     if not reason or not reason.strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     value = grant_amount(amount)
     if idempotency_key:
         if len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
-            raise ValidationFailed.field("key", f"At most {IDEMPOTENCY_KEY_MAX} characters.")
+            raise ValidationFailed.field(
+                "key", _("At most %(count)s characters.") % {"count": IDEMPOTENCY_KEY_MAX}
+            )
         earlier = CreditTransaction.objects.filter(idempotency_key=idempotency_key).first()
         if earlier is not None and earlier.user_id == user.pk:
             return CreditGrant(entry=earlier, replayed=True)
         if earlier is not None:
-            raise Conflict(f"The key {idempotency_key!r} was already used for another user.")
+            raise Conflict(
+                _("The key %(key)r was already used for another user.") % {"key": idempotency_key}
+            )
     balance = User.objects.filter(pk=user.pk).values_list("credit_balance", flat=True).first()
     if balance is not None and balance + value > MAX_AMOUNT:
-        raise ValidationFailed.field("amount", f"A balance holds at most {MAX_AMOUNT} credits.")
+        raise ValidationFailed.field(
+            "amount", _("A balance holds at most %(maximum)s credits.") % {"maximum": MAX_AMOUNT}
+        )
     entry = credit_post(
         user_id=user.pk,
         amount=value,
@@ -168,9 +176,13 @@ def grant_amount(amount) -> Decimal:
     try:
         value = Decimal(amount)
     except (InvalidOperation, TypeError, ValueError):
-        raise ValidationFailed.field("amount", "Must be a number.") from None
+        raise ValidationFailed.field("amount", _("Must be a number.")) from None
     if value.is_finite() and abs(value) > MAX_AMOUNT:
-        raise ValidationFailed.field("amount", f"Must be at most {MAX_AMOUNT} either way.")
+        raise ValidationFailed.field(
+            "amount", _("Must be at most %(maximum)s either way.") % {"maximum": MAX_AMOUNT}
+        )
     if not value.is_finite() or value == 0 or value != value.quantize(CENT):
-        raise ValidationFailed.field("amount", "Must be a non-zero number with at most 2 decimals.")
+        raise ValidationFailed.field(
+            "amount", _("Must be a non-zero number with at most 2 decimals.")
+        )
     return value.quantize(CENT)

@@ -4,6 +4,7 @@ an audit record in the same transaction."""
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import User
@@ -27,14 +28,16 @@ def can_moderate_users(actor) -> bool:
 def _user_to_moderate(*, actor, user: User, reason: str) -> tuple[User, str]:
 
     if not can_moderate_users(actor):
-        raise InsufficientPermissions("You may not deactivate or reactivate accounts.")
+        raise InsufficientPermissions(_("You may not deactivate or reactivate accounts."))
     if not reason or not reason.strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:
-        raise NotFound("No user has this id.")
+        raise NotFound(_("No user has this id."))
     if locked.is_superuser and not actor.is_superuser:
-        raise InsufficientPermissions("Only a superuser may deactivate or reactivate a superuser.")
+        raise InsufficientPermissions(
+            _("Only a superuser may deactivate or reactivate a superuser.")
+        )
     return locked, reason.strip()
 
 
@@ -60,7 +63,7 @@ def user_deactivate(*, actor: User, user: User, reason: str) -> User:
 
     locked, reason = _user_to_moderate(actor=actor, user=user, reason=reason)
     if locked.pk == actor.pk:
-        raise Conflict("You cannot deactivate your own account.")
+        raise Conflict(_("You cannot deactivate your own account."))
     if not locked.is_active:
         raise Conflict(f"{locked.username} is already inactive.")
     locked.is_active = False
@@ -108,7 +111,7 @@ def user_credits_adjust(
     comes back `replayed`, not audited again)."""
 
     if actor is None or not actor.is_active or not actor.is_superuser:
-        raise InsufficientPermissions("Only a superuser may adjust credit balances.")
+        raise InsufficientPermissions(_("Only a superuser may adjust credit balances."))
     grant = credits_grant(
         user=user, amount=amount, reason=reason, actor=actor, idempotency_key=idempotency_key
     )

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from livestreams.models.streams import LiveStream
 
@@ -15,7 +16,7 @@ from livestreams.models.streams import LiveStream
 class RecordingStatus(models.TextChoices):
     # acquire + start to do (retried until they succeed or the stream ends)
     STARTING = "starting", _("starting")
-    RECORDING = "recording", _("recording")
+    RECORDING = "recording", pgettext_lazy("recording status", "recording")
     # the stream ended: stop to do
     STOPPING = "stopping", _("stopping")
     # stopped; Agora is still uploading (waiting for its "uploaded" notice)

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from allmine.core.errors import InsufficientPermissions, NotFound, ValidationFailed
@@ -21,11 +22,13 @@ def validate_price(field: str, value: Decimal | None, *, maximum: Decimal | None
         return
     maximum = settings.LIVESTREAM_MAX_PRICE if maximum is None else maximum
     if value < 0:
-        raise ValidationFailed.field(field, "Must not be negative.")
+        raise ValidationFailed.field(field, _("Must not be negative."))
     if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
-        raise ValidationFailed.field(field, "Use at most 2 decimals.")
+        raise ValidationFailed.field(field, _("Use at most 2 decimals."))
     if value > maximum:
-        raise ValidationFailed.field(field, f"Must be at most {maximum}.")
+        raise ValidationFailed.field(
+            field, _("Must be at most %(maximum)s.") % {"maximum": maximum}
+        )
 
 
 def validate_planned_date(field: str, value: datetime | None, *, now: datetime) -> None:
@@ -43,7 +46,7 @@ def refuse_blocked(stream: LiveStream) -> None:
     """The one place the join and renew paths refuse a user banned (BLOCK) from a
     stream, on a stream loaded through `selectors.streams_for_user`."""
     if stream.viewer_is_blocked:
-        raise InsufficientPermissions("You are banned from this live stream.")
+        raise InsufficientPermissions(_("You are banned from this live stream."))
 
 
 def stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
@@ -54,7 +57,7 @@ def stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
         streams = streams.select_for_update(of=("self",))
     stream = streams.filter(pk=live_stream_id).first()
     if stream is None:
-        raise NotFound("No live stream has this id.")
+        raise NotFound(_("No live stream has this id."))
     return stream
 
 
@@ -65,7 +68,7 @@ def stream_for_caller(user: User, live_stream_id: str, *, lock: bool = False) ->
         streams = streams.select_for_update(of=("self",))
     stream = streams.filter(pk=live_stream_id).first()
     if stream is None:
-        raise NotFound("No live stream has this id.")
+        raise NotFound(_("No live stream has this id."))
     return stream
 
 
@@ -107,7 +110,7 @@ def ensure_can_manage(actor, stream: LiveStream, *, guests_may: bool = False) ->
     if guests_may and stream.viewer_is_guest:
         return
     raise InsufficientPermissions(
-        "Only the creator of this live stream or a moderator can do this."
+        _("Only the creator of this live stream or a moderator can do this.")
     )
 
 

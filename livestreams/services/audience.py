@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, IntegerField, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import TransactionKind
 from accounts.services.credits import lock_users
@@ -49,7 +50,7 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
         stream = stream_for(user, live_stream_id)
         if stream.creator_id == user.pk or stream.viewer_is_guest:
             raise InsufficientPermissions(
-                "Broadcasters join with join-as-creator or join-as-guest."
+                _("Broadcasters join with join-as-creator or join-as-guest.")
             )
         refuse_blocked(stream)
         ensure_may_join(Role.AUDIENCE, stream.status)
@@ -151,7 +152,7 @@ def livestream_renew_token(*, user, live_stream_id: str, sign_of_life: bool = Tr
     stream = stream_for(user, live_stream_id)
     role = role_in_stream(stream, user)
     if role is None:
-        raise InsufficientPermissions("You have not joined this live stream.")
+        raise InsufficientPermissions(_("You have not joined this live stream."))
     refuse_blocked(stream)
     ensure_may_be_in_channel(role, stream.status)
     if sign_of_life and role == Role.AUDIENCE:
@@ -185,7 +186,7 @@ def livestream_leave(*, user, live_stream_id: str) -> LeaveResult:
                 participant.save(update_fields=Participant.LEAVE_FIELDS)
             watch_seconds = participant.watch_seconds
         else:
-            raise InsufficientPermissions("You have not joined this live stream.")
+            raise InsufficientPermissions(_("You have not joined this live stream."))
     return LeaveResult(live_stream_id=stream.pk, role=role, watch_seconds=watch_seconds)
 
 

@@ -7,6 +7,7 @@ to by background tasks after the commit, never inside the request."""
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
@@ -30,16 +31,16 @@ def ban_create(
         stream = stream_to_manage(actor, live_stream_id)
         target = User.objects.filter(pk=target_user_id).first()
         if target is None:
-            raise NotFound("No user has this id.")
+            raise NotFound(_("No user has this id."))
         if target.pk == stream.creator_id:
             raise ValidationFailed.field(
-                "targetUserId", "The creator cannot be banned from their own live stream."
+                "targetUserId", _("The creator cannot be banned from their own live stream.")
             )
         if target.pk == actor.pk:
-            raise ValidationFailed.field("targetUserId", "You cannot ban yourself.")
+            raise ValidationFailed.field("targetUserId", _("You cannot ban yourself."))
         if LiveStreamBan.objects.in_force().filter(live_stream=stream, user=target).exists():
             raise Conflict(
-                "This user is already banned from this live stream; lift that ban first."
+                _("This user is already banned from this live stream; lift that ban first.")
             )
         try:
             with transaction.atomic():
@@ -52,7 +53,7 @@ def ban_create(
                     created_at=now,
                 )
         except IntegrityError:
-            raise Conflict("This user is already banned from this live stream.") from None
+            raise Conflict(_("This user is already banned from this live stream.")) from None
         audit_record(
             actor=actor,
             action="ban",
@@ -83,13 +84,13 @@ def ban_lift(*, actor, ban_id: str, reason: str = "") -> LiveStreamBan:
             .first()
         )
         if ban is None:
-            raise NotFound("No ban has this id.")
+            raise NotFound(_("No ban has this id."))
         if ban.live_stream.creator_id != actor.pk and not is_moderator(actor):
             raise InsufficientPermissions(
-                "Only the creator of this live stream or a moderator can do this."
+                _("Only the creator of this live stream or a moderator can do this.")
             )
         if ban.lifted_at is not None:
-            raise Conflict("This ban has already been lifted.")
+            raise Conflict(_("This ban has already been lifted."))
         ban.lifted_at = timezone.now()
         ban.lifted_by = actor
         ban.save(update_fields=["lifted_at", "lifted_by", "updated_at"])

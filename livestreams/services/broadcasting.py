@@ -4,6 +4,7 @@ of a duo stream (contract §3)."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound
 from allmine.core.tasks import enqueue_on_commit
@@ -34,13 +35,13 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
             streams_for_user(user).select_for_update(of=("self",)).filter(pk=live_stream_id).first()
         )
         if stream is None or (stream.is_removed and stream.creator_id != user.pk):
-            raise NotFound("No live stream has this id.")
+            raise NotFound(_("No live stream has this id."))
         ensure_may(Action.GO_LIVE, actor_in(stream, user))
         refuse_blocked(stream)
         if stream.is_removed:
             if stream.deleted_by_id == user.pk:
-                raise Conflict("You deleted this live stream.")
-            raise Conflict("This live stream was removed by a moderator.")
+                raise Conflict(_("You deleted this live stream."))
+            raise Conflict(_("This live stream was removed by a moderator."))
         ensure_may_join(Role.HOST, stream.status)
         if stream.status != LiveStreamStatus.ACTIVE:
             stream.status = transition_target(Action.GO_LIVE, stream.status, actor_in(stream, user))
@@ -87,7 +88,7 @@ def livestream_join_as_guest(*, user, live_stream_id: str) -> JoinResult:
         guest = Guest.objects.select_for_update().filter(live_stream=stream, user=user).first()
         if guest is None:
             raise InsufficientPermissions(
-                "Only an invited guest of this live stream can join as guest."
+                _("Only an invited guest of this live stream can join as guest.")
             )
         refuse_blocked(stream)
         ensure_may_join(Role.GUEST, stream.status)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from allmine.core.errors import Conflict, ValidationFailed
 from allmine.core.ids import new_object_id
@@ -25,22 +26,26 @@ User = get_user_model()
 def _invited_guests(*, creator, live_stream_type: str, guest_ids: list[str]) -> list:
     if live_stream_type == LiveStreamType.SOLO:
         if guest_ids:
-            raise ValidationFailed.field("guests", "A solo stream takes no guests.")
+            raise ValidationFailed.field("guests", _("A solo stream takes no guests."))
         return []
     if not guest_ids:
-        raise ValidationFailed.field("guests", "A duo stream needs at least one guest.")
+        raise ValidationFailed.field("guests", _("A duo stream needs at least one guest."))
     if len(guest_ids) > settings.LIVESTREAM_MAX_GUESTS:
         raise ValidationFailed.field(
-            "guests", f"At most {settings.LIVESTREAM_MAX_GUESTS} guests can be invited."
+            "guests",
+            _("At most %(count)s guests can be invited.")
+            % {"count": settings.LIVESTREAM_MAX_GUESTS},
         )
     if len(set(guest_ids)) != len(guest_ids):
-        raise ValidationFailed.field("guests", "A guest is listed more than once.")
+        raise ValidationFailed.field("guests", _("A guest is listed more than once."))
     if creator.pk in guest_ids:
-        raise ValidationFailed.field("guests", "The creator cannot be their own guest.")
+        raise ValidationFailed.field("guests", _("The creator cannot be their own guest."))
     found = {u.pk: u for u in User.objects.filter(pk__in=guest_ids, is_active=True)}
     missing = [gid for gid in guest_ids if gid not in found]
     if missing:
-        raise ValidationFailed(*(f"guests: No active user has the id {gid}." for gid in missing))
+        raise ValidationFailed(
+            *(_("guests: No active user has the id %(id)s.") % {"id": gid} for gid in missing)
+        )
     return [found[gid] for gid in guest_ids]
 
 
@@ -61,10 +66,10 @@ def _insert_with_unique_channel_name(stream: LiveStream) -> None:
                 .exists()
             ):
                 raise Conflict(
-                    "You already have a live stream that is preparing or active."
+                    _("You already have a live stream that is preparing or active.")
                 ) from None
             raise
-    raise Conflict("Could not find a free channel name for this title; try again.")
+    raise Conflict(_("Could not find a free channel name for this title; try again."))
 
 
 def livestream_create(
@@ -92,9 +97,9 @@ def livestream_create(
     validate_planned_date("plannedStartDate", planned_start_date, now=now)
     validate_planned_date("plannedEndDate", planned_end_date, now=now)
     if planned_start_date and planned_end_date and planned_end_date <= planned_start_date:
-        raise ValidationFailed.field("plannedEndDate", "Must be after plannedStartDate.")
+        raise ValidationFailed.field("plannedEndDate", _("Must be after plannedStartDate."))
     if planned_end_date and not planned_start_date and planned_end_date <= now:
-        raise ValidationFailed.field("plannedEndDate", "Must be in the future.")
+        raise ValidationFailed.field("plannedEndDate", _("Must be in the future."))
     guest_users = _invited_guests(
         creator=creator, live_stream_type=live_stream_type, guest_ids=list(guests)
     )
@@ -124,7 +129,7 @@ def livestream_create(
         # the partial unique constraint stays as the last word.
         User.objects.select_for_update().filter(pk=creator.pk).values_list("pk").first()
         if LiveStream.objects.visible().filter(creator=creator, status__in=OPEN_STATUSES).exists():
-            raise Conflict("You already have a live stream that is preparing or active.")
+            raise Conflict(_("You already have a live stream that is preparing or active."))
         if encoded is not None:
             stream.thumbnail = files.save(f"thumbnails/{stream.id}.{thumbnail.extension}", encoded)
         _insert_with_unique_channel_name(stream)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import TransactionKind, User
 from accounts.services.credits import lock_users
@@ -32,10 +33,10 @@ def gift_send(*, user: User, live_stream_id: str, gift_type_id: str) -> Gift:
         stream = stream_for_caller(user, live_stream_id)
         gift_type = GiftType.objects.filter(pk=gift_type_id).first()
         if gift_type is None:
-            raise NotFound("No gift type has this id.")
+            raise NotFound(_("No gift type has this id."))
         ensure_may_act(StreamAction.SEND_GIFT, status=stream.status, caller=caller_in(stream, user))
         if not gift_type.is_active:
-            raise Conflict("This gift type is no longer offered.")
+            raise Conflict(_("This gift type is no longer offered."))
         recipients = revenue_recipients(stream)
         # Every account this gift moves credits between, in one fixed order.
         lock_users([user.pk, *(uid for uid, _share in recipients)])
@@ -74,14 +75,14 @@ def gift_type_save(
     SVG is checked strictly (`allmine.core.svg`) and stored through the default
     storage, the one it replaces deleted once this commits. Audited."""
     if not _may_manage_gift_types(actor):
-        raise InsufficientPermissions("You may not manage gift types.")
+        raise InsufficientPermissions(_("You may not manage gift types."))
     if credit_amount is None or credit_amount <= 0:
-        raise ValidationFailed.field("creditAmount", "Must be greater than zero.")
+        raise ValidationFailed.field("creditAmount", _("Must be greater than zero."))
     validate_price("creditAmount", credit_amount)
     if svg is not None:
         validate_svg(svg)
     elif gift_type_id is None:
-        raise ValidationFailed.field("svg", "An SVG image is required.")
+        raise ValidationFailed.field("svg", _("An SVG image is required."))
     with StoredFiles() as files, transaction.atomic():
         old: dict[str, object]
         if gift_type_id is None:
@@ -90,7 +91,7 @@ def gift_type_save(
         else:
             found = GiftType.objects.select_for_update().filter(pk=gift_type_id).first()
             if found is None:
-                raise NotFound("No gift type has this id.")
+                raise NotFound(_("No gift type has this id."))
             gift_type = found
             old = {
                 "creditAmount": gift_type.credit_amount,

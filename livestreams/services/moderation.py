@@ -7,6 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
@@ -141,13 +142,13 @@ def livestream_restore(*, actor, live_stream_id: str, reason: str = "") -> LiveS
     """A moderator brings back a removed stream (as it was when removed: an
     ended or refunded stream stays so)."""
     if not is_moderator(actor):
-        raise InsufficientPermissions("Only a moderator can restore a live stream.")
+        raise InsufficientPermissions(_("Only a moderator can restore a live stream."))
     with transaction.atomic():
         stream = LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
         if stream is None:
-            raise NotFound("No live stream has this id.")
+            raise NotFound(_("No live stream has this id."))
         if not stream.is_removed:
-            raise Conflict("This live stream is not removed.")
+            raise Conflict(_("This live stream is not removed."))
         removed_at = stream.deleted_at
         stream.deleted_at = None
         stream.deleted_by = None
@@ -159,7 +160,7 @@ def livestream_restore(*, actor, live_stream_id: str, reason: str = "") -> LiveS
                 )
         except IntegrityError:
             raise Conflict(
-                "Its creator has another live stream preparing or active; end that one first."
+                _("Its creator has another live stream preparing or active; end that one first.")
             ) from None
         audit_record(
             actor=actor,
@@ -192,7 +193,7 @@ def livestream_admin_update(
 ) -> LiveStream:
     """A superuser's edit of a stream's content in the back office, audited."""
     if not (actor.is_active and actor.has_perm("livestreams.change_livestream")):
-        raise InsufficientPermissions("You may not edit live streams.")
+        raise InsufficientPermissions(_("You may not edit live streams."))
     unknown = set(changes) - ADMIN_EDITABLE_FIELDS
     if unknown:
         raise ValidationFailed(
@@ -212,13 +213,13 @@ def livestream_admin_update(
     with transaction.atomic():
         stream = LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
         if stream is None:
-            raise NotFound("No live stream has this id.")
+            raise NotFound(_("No live stream has this id."))
         old = {name: getattr(stream, name) for name in changes}
         for name, value in changes.items():
             setattr(stream, name, value)
         start, end = stream.planned_start_date, stream.planned_end_date
         if start and end and end <= start:
-            raise ValidationFailed.field("plannedEndDate", "Must be after plannedStartDate.")
+            raise ValidationFailed.field("plannedEndDate", _("Must be after plannedStartDate."))
         stream.save(update_fields=[*changes, "updated_at"])
         audit_record(
             actor=actor,
@@ -239,7 +240,7 @@ def livestream_set_prices(
     """A moderator's price change (the back office), validated by the same rules as
     the API; `accessType` follows the price."""
     if not (actor.is_active and actor.has_perm("livestreams.change_livestream_price")):
-        raise InsufficientPermissions("You may not change live stream prices.")
+        raise InsufficientPermissions(_("You may not change live stream prices."))
     changes = {}
     if price is not UNCHANGED:
         validate_price("price", price)
@@ -250,7 +251,7 @@ def livestream_set_prices(
     with transaction.atomic():
         stream = LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
         if stream is None:
-            raise NotFound("No live stream has this id.")
+            raise NotFound(_("No live stream has this id."))
         old = {name: getattr(stream, name) for name in changes}
         if all(old[name] == value for name, value in changes.items()):
             return stream
@@ -272,14 +273,14 @@ def livestream_update_replay_settings(*, actor, live_stream_id: str, **changes) 
     now = timezone.now()
     allowed = {"is_active_replay_on_creator_profile", "replay_credit_price"}
     if not changes or set(changes) - allowed:
-        raise ValidationFailed("Send isActiveReplayOnCreatorProfile and/or replayCreditPrice.")
+        raise ValidationFailed(_("Send isActiveReplayOnCreatorProfile and/or replayCreditPrice."))
     if "replay_credit_price" in changes:
         validate_price("replayCreditPrice", changes["replay_credit_price"])
     with transaction.atomic():
         stream = stream_for(actor, live_stream_id, lock=True)
         if stream.creator_id != actor.pk:
             raise InsufficientPermissions(
-                "Only the creator of this live stream can change its replay."
+                _("Only the creator of this live stream can change its replay.")
             )
         for name, value in changes.items():
             setattr(stream, name, value)

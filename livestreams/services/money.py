@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import TransactionKind, TransactionStatus
 from accounts.services.credits import credit_post, lock_users
@@ -104,16 +105,16 @@ def livestream_fund(
     caller's credits."""
     now = timezone.now()
     if amount is None or amount <= 0:
-        raise ValidationFailed.field("amount", "Must be greater than zero.")
+        raise ValidationFailed.field("amount", _("Must be greater than zero."))
     validate_price("amount", amount, maximum=settings.LIVESTREAM_MAX_FUNDING_GOAL)
     with transaction.atomic():
         # The stream row first, then the user's: the same order as cancel and expire.
         stream = stream_for(user, live_stream_id, lock=True)
         if stream.creator_id == user.pk:
-            raise InsufficientPermissions("A creator cannot fund their own live stream.")
+            raise InsufficientPermissions(_("A creator cannot fund their own live stream."))
         refuse_blocked(stream)
         if not is_fundable(stream):
-            raise Conflict("Only a scheduled live stream with a funding goal can be funded.")
+            raise Conflict(_("Only a scheduled live stream with a funding goal can be funded."))
         entry = credit_post(
             user_id=user.pk,
             amount=-amount,
@@ -138,9 +139,9 @@ def replay_rent(*, user, live_stream_id: str) -> LiveStream:
     with transaction.atomic():
         stream = stream_for(user, live_stream_id)
         if stream.creator_id == user.pk or stream.viewer_is_guest:
-            raise Conflict("The creator and the guests of a live stream watch its replay free.")
+            raise Conflict(_("The creator and the guests of a live stream watch its replay free."))
         if not is_rentable(stream):
-            raise Conflict("This live stream's replay cannot be rented.")
+            raise Conflict(_("This live stream's replay cannot be rented."))
         lock_users([user.pk])  # one rental decision at a time per user
         rental = (
             ReplayAccess.objects.select_for_update().filter(live_stream=stream, user=user).first()

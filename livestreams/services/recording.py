@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User, new_agora_uid
 from allmine.core.errors import Conflict, NotFound
@@ -479,9 +480,9 @@ def livestream_recording_ready(*, live_stream_id: str, url: str) -> LiveStream:
             LiveStream.objects.select_for_update().filter(pk=live_stream_id).first()
         )
         if stream is None:
-            raise NotFound("No live stream has this id.")
+            raise NotFound(_("No live stream has this id."))
         if not stream.recording:
-            raise Conflict("This live stream is not recorded.")
+            raise Conflict(_("This live stream is not recorded."))
         stream.recording_url = url
         stream.save(update_fields=["recording_url", "updated_at"])
     return stream

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from allmine.core.audit import audit_record
@@ -44,14 +45,14 @@ def report_create(
     another is a 409."""
     description = (description or "").strip() or None
     if type == ReportType.OTHER and description is None:
-        raise ValidationFailed.field("description", "Say what is wrong when the type is other.")
+        raise ValidationFailed.field("description", _("Say what is wrong when the type is other."))
     now = timezone.now()
     with transaction.atomic():
         stream = stream_where_may(user, live_stream_id, StreamAction.REPORT)
         if StreamReport.objects.filter(
             live_stream=stream, reporter=user, status=ReportStatus.OPEN
         ).exists():
-            raise Conflict("You have already reported this live stream; moderators are on it.")
+            raise Conflict(_("You have already reported this live stream; moderators are on it."))
         try:
             with transaction.atomic():
                 return StreamReport.objects.create(
@@ -68,13 +69,13 @@ def report_create(
                 )
         except IntegrityError:  # the same user's report, filed at the same moment
             raise Conflict(
-                "You have already reported this live stream; moderators are on it."
+                _("You have already reported this live stream; moderators are on it.")
             ) from None
 
 
 def _ensure_moderator(actor: User) -> None:
     if not is_moderator(actor):
-        raise InsufficientPermissions("Only a moderator can handle reports.")
+        raise InsufficientPermissions(_("Only a moderator can handle reports."))
 
 
 def _close(report: StreamReport, *, actor: User, status: str, note: str, now: datetime) -> None:
@@ -101,9 +102,9 @@ def _open_report(report_id: str) -> StreamReport:
         .first()
     )
     if report is None:
-        raise NotFound("No report has this id.")
+        raise NotFound(_("No report has this id."))
     if report.status != ReportStatus.OPEN:
-        raise Conflict(f"This report is already {report.status}.")
+        raise Conflict(_("This report is already %(status)s.") % {"status": report.status})
     return report
 
 
@@ -111,9 +112,9 @@ def report_close(*, actor: User, report_id: str, status: str, note: str) -> Stre
     """A moderator resolves or dismisses an open report, with a note (audited)."""
     _ensure_moderator(actor)
     if status not in CLOSED:
-        raise ValidationFailed.field("status", "Must be resolved or dismissed.")
+        raise ValidationFailed.field("status", _("Must be resolved or dismissed."))
     if not note or not note.strip():
-        raise ValidationFailed.field("note", "A note is required.")
+        raise ValidationFailed.field("note", _("A note is required."))
     with transaction.atomic():
         report = _open_report(report_id)
         _close(report, actor=actor, status=status, note=note.strip(), now=timezone.now())
@@ -129,9 +130,9 @@ def report_act_on_stream(*, actor: User, report_id: str, action: str, reason: st
     the note. Returns how many reports were resolved."""
     _ensure_moderator(actor)
     if action not in STREAM_ACTIONS:
-        raise ValidationFailed.field("action", "Must be end or remove.")
+        raise ValidationFailed.field("action", _("Must be end or remove."))
     if not reason or not reason.strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     reason = reason.strip()
     now = timezone.now()
     with transaction.atomic():
@@ -154,7 +155,7 @@ def report_ban_user(
     which resolves the report with `reason` as the note."""
     _ensure_moderator(actor)
     if not reason or not reason.strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     with transaction.atomic():
         report = _open_report(report_id)
         ban_create(
