@@ -16,18 +16,31 @@ from contextlib import contextmanager
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 _SUPPRESSED = [
     HealthCheck.function_scoped_fixture,
     HealthCheck.too_slow,
     HealthCheck.data_too_large,
 ]
+# No "explain" phase: it traces every line Django runs while re-running a failing
+# example, which turns one failure into many minutes; the shrunk example is enough.
+_PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 settings.register_profile(
-    "ci", max_examples=25, deadline=None, derandomize=True, suppress_health_check=_SUPPRESSED
+    "ci",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=_SUPPRESSED,
+    phases=_PHASES,
 )
 settings.register_profile(
-    "deep", max_examples=400, deadline=None, derandomize=False, suppress_health_check=_SUPPRESSED
+    "deep",
+    max_examples=400,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=_SUPPRESSED,
+    phases=_PHASES,
 )
 # A decorator for each property test (not loaded globally: schemathesis has its own).
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
