@@ -27,6 +27,7 @@ from allmine.core.fields import (
 )
 from allmine.core.media import media_url
 from allmine.core.pagination import page_serializer
+from allmine.core.queries import QueryParametersSerializer
 
 USERNAME_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9._-]{3,30}$", "Use 3 to 30 letters, digits, dots, dashes or underscores."
@@ -178,7 +179,7 @@ class CsvChoicesField(serializers.ListField):
         return super().to_internal_value(values)
 
 
-class TransactionQuerySerializer(serializers.Serializer):
+class TransactionQuerySerializer(QueryParametersSerializer):
     """The filters of GET /users/me/transactions (API-more §13.1); `page` and
     `limit` are read by `paginate`."""
 

@@ -23,6 +23,7 @@ from allmine.core.fields import (
     TimestampField,
 )
 from allmine.core.pagination import MAX_LIMIT
+from allmine.core.queries import QueryParametersSerializer
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import BanAction, LiveStreamType, ReportType
 from livestreams.selectors.discovery import GUEST_STREAM_SORTS
@@ -183,7 +184,7 @@ class AudienceJoinInputSerializer(LiveStreamIdInputSerializer):
     country = StrictCharField(required=False, allow_blank=True, max_length=64)
 
 
-class StreamListFilterSerializer(serializers.Serializer):
+class StreamListFilterSerializer(QueryParametersSerializer):
     """Each filter at most once; empty means no filter (allow_blank says so in the
     schema)."""
 
@@ -240,7 +241,7 @@ class BanCreateInputSerializer(serializers.Serializer):
     reason = TextField(required=False, allow_blank=True, max_length=500, default="")
 
 
-class BanListFilterSerializer(serializers.Serializer):
+class BanListFilterSerializer(QueryParametersSerializer):
     """The page's filters (API-more §14); `page` and `limit` are read by `paginate`."""
 
     liveStreamId = ObjectIdInputField(
@@ -275,42 +276,53 @@ class BanListFilterSerializer(serializers.Serializer):
         return attrs
 
 
-class BanCheckQuerySerializer(serializers.Serializer):
+class BanCheckQuerySerializer(QueryParametersSerializer):
     liveStreamId = ObjectIdInputField(source="live_stream_id")
 
 
 # --- Lists of API-more §7 -------------------------------------------------------------
 
 
-class ClampedLimitField(serializers.IntegerField):
+class PlainIntegerField(serializers.IntegerField):
+    """A whole number written plainly (`1440`): no `1_440` or `1440.0`."""
+
+    PLAIN = re.compile(r"^-?\d+$")
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not self.PLAIN.fullmatch(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ClampedLimitField(PlainIntegerField):
     """`limit`: a whole number (else 400), brought into 1..100 as `paginate()` does."""
 
     default_error_messages = {"negative": "Must not be negative."}
 
     def __init__(self, *, negative_is_error: bool = False, **kwargs):
         self.negative_is_error = negative_is_error
+        if negative_is_error:
+            kwargs.setdefault("min_value", 0)  # for the schema: a negative is refused
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", f"At most {MAX_LIMIT}; below 1 counts as 1.")
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if data == "" and isinstance(self.default, int):  # `limit=`: as if absent
-            return self.default
         value = super().to_internal_value(data)
         if self.negative_is_error and value < 0:
             self.fail("negative")
         return min(MAX_LIMIT, max(1, value))
 
 
-class LimitQuerySerializer(serializers.Serializer):
+class LimitQuerySerializer(QueryParametersSerializer):
     limit = ClampedLimitField(default=10)
 
 
-class PastStreamsQuerySerializer(serializers.Serializer):
+class PastStreamsQuerySerializer(QueryParametersSerializer):
     limit = ClampedLimitField(default=MAX_LIMIT)
 
 
-class GuestStreamsQuerySerializer(serializers.Serializer):
+class GuestStreamsQuerySerializer(QueryParametersSerializer):
     status = serializers.ChoiceField(choices=LiveStreamStatus.values, required=False)
     sortBy = serializers.ChoiceField(
         source="sort_by", choices=GUEST_STREAM_SORTS, required=False, default="createdAt"
@@ -321,10 +333,10 @@ class GuestStreamsQuerySerializer(serializers.Serializer):
 
 
 class PlainFloatField(serializers.FloatField):
-    """A finite number written plainly (`24`, `0.5`): no exponent, hex, `nan`,
+    """A number in JSON's own notation (`24`, `0.5`, `3.2e-5`): no hex, `nan`,
     `inf` or digit separators, which Python's float() would take."""
 
-    PLAIN = re.compile(r"^-?\d{1,12}(\.\d{1,12})?$")
+    PLAIN = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
     def to_internal_value(self, data):
         if isinstance(data, str) and not self.PLAIN.fullmatch(data.strip()):
@@ -332,18 +344,7 @@ class PlainFloatField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
-class PlainIntegerField(serializers.IntegerField):
-    """A whole number written plainly (`1440`): no `1_440` or `1440.0`."""
-
-    PLAIN = re.compile(r"^-?\d{1,12}$")
-
-    def to_internal_value(self, data):
-        if isinstance(data, str) and not self.PLAIN.fullmatch(data.strip()):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class UpcomingQuerySerializer(serializers.Serializer):
+class UpcomingQuerySerializer(QueryParametersSerializer):
     """§7.7: negative or non-numeric values are a 400."""
 
     limit = ClampedLimitField(default=10, negative_is_error=True)
@@ -355,7 +356,7 @@ class UpcomingQuerySerializer(serializers.Serializer):
     )
 
 
-class UpcomingV2QuerySerializer(serializers.Serializer):
+class UpcomingV2QuerySerializer(QueryParametersSerializer):
     """§7.8: whole minutes instead of hours."""
 
     limit = ClampedLimitField(default=10, negative_is_error=True)
@@ -381,7 +382,7 @@ class ReminderInputSerializer(serializers.Serializer):
     )
 
 
-class ViewersQuerySerializer(serializers.Serializer):
+class ViewersQuerySerializer(QueryParametersSerializer):
     search = TextField(
         required=False,
         allow_blank=True,

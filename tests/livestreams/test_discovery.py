@@ -177,14 +177,17 @@ def test_catch_streamers_lists_each_live_creator_latest_start_first(client_for):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("limit", ["ten", "1.5", "0x1"])
+@pytest.mark.parametrize("limit", ["ten", "1.5", "0x1", "1.0", ""])
 def test_a_non_integer_limit_is_a_400(limit):
+    """A blank `limit=` is no integer either (as `paginate()` reads it)."""
     for url in (CATCH, MOST_WATCHED):
         assert_error(APIClient().get(url, {"limit": limit}), 400, contains="limit:")
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("limit", "shown"), [("0", 1), ("-4", 1), ("500", 3), ("", 3)])
+@pytest.mark.parametrize(
+    ("limit", "shown"), [("0", 1), ("-4", 1), ("500", 3), ("12345678901234567890", 3)]
+)
 def test_a_limit_is_brought_within_1_to_100(limit, shown):
     for minutes in (1, 2, 3):
         live(minutes_ago=minutes)

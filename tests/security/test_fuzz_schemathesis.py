@@ -22,7 +22,8 @@ fine), and one it says is invalid is never accepted (negative_data_rejection).
 What JSON Schema cannot state is in the descriptions, and positive cases are
 made to obey it before they are sent (`obey_what_the_schema_cannot_say`): ids in
 bodies name objects that exist, an uploaded file is a real image, the planned
-dates lie in their window relative to now and the end follows the start. The
+dates lie in their window relative to now and the end follows the start, a report
+of type "other" says what is wrong. The
 Agora webhook's body is Agora's to define (and finding 3's owner's): it keeps the
 other checks. The rate limits are lifted (tests/conftest.py, and the per-account
 sign-in limit here), so that create, join and sign-in are fuzzed as much as the
@@ -413,6 +414,12 @@ def obey_what_the_schema_cannot_say(case, known: dict) -> None:
             body["targetUserId"] = next(
                 u.pk for u in (world.bystander, world.victim, world.other) if u.pk not in refused
             )
+    if (
+        case.operation.path.startswith("/api/v1/live-stream-reports/")
+        and body.get("type") == "other"
+        and not str(body.get("description") or "").strip()
+    ):  # "other" needs a description (said in the field's description)
+        body["description"] = "Something else is wrong."
     now = timezone.now()
     latest = now + timedelta(days=django_settings.LIVESTREAM_MAX_SCHEDULE_DAYS - 1)
     start, end = _moment(body.get("plannedStartDate")), _moment(body.get("plannedEndDate"))
