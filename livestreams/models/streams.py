@@ -1,6 +1,7 @@
 """A live stream, its invited guests and its mini crowdfundings."""
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import models
@@ -19,7 +20,15 @@ from livestreams.lifecycle import (
     live_first_rank,
 )
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+class MoneyDigits(TypedDict):
+    """A money DecimalField's digits, spread into it: DecimalField(**MONEY)."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: MoneyDigits = {"max_digits": 12, "decimal_places": 2}
 # collected / goal, in floats: SQLite would divide two whole amounts as integers.
 FUNDING_RATIO = Cast("collected_funding", FloatField()) / Cast("funding_goal", FloatField())
 
