@@ -139,7 +139,7 @@ class TimestampField(FormNullMixin, serializers.DateTimeField):
             raise ValidationError(problem)
         return parsed.astimezone(UTC)
 
-    def to_representation(self, value: datetime) -> str | None:
+    def to_representation(self, value: datetime) -> str:
         return format_timestamp(value)
 
     def openapi_facts(self, direction: str) -> dict[str, Any]:
@@ -235,7 +235,7 @@ class MoneyField(FormNullMixin, serializers.DecimalField):
             self.fail("above", maximum=maximum)
         return value
 
-    def to_representation(self, value: Decimal | None) -> int | float | None:
+    def to_representation(self, value: Decimal | None) -> int | float | None:  # type: ignore[override]  # a JSON number, not DRF's string
         return money_to_json(value)
 
     def openapi_facts(self, direction: str) -> dict[str, Any]:
