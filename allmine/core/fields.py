@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
@@ -262,6 +262,10 @@ class UrlField(serializers.CharField):
     """An absolute URL in a response."""
 
 
+@overload
+def money_to_json(value: Decimal) -> int | float: ...
+@overload
+def money_to_json(value: Decimal | None) -> int | float | None: ...
 def money_to_json(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
