@@ -4,10 +4,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from allmine.core.errors import Conflict, ValidationFailed
 from allmine.core.ids import new_object_id
 from allmine.core.images import ProcessedImage
@@ -19,10 +19,9 @@ from livestreams.selectors.viewing import prepare_for_viewer
 from livestreams.services.access import validate_planned_date, validate_price
 
 CHANNEL_NAME_ATTEMPTS = 8
-User = get_user_model()
 
 
-def _invited_guests(*, creator, live_stream_type: str, guest_ids: list[str]) -> list:
+def _invited_guests(*, creator: User, live_stream_type: str, guest_ids: list[str]) -> list[User]:
     if live_stream_type == LiveStreamType.SOLO:
         if guest_ids:
             raise ValidationFailed.field("guests", "A solo stream takes no guests.")
@@ -69,10 +68,10 @@ def _insert_with_unique_channel_name(stream: LiveStream) -> None:
 
 def livestream_create(
     *,
-    creator,
+    creator: User,
     title: str,
     live_stream_type: str = LiveStreamType.SOLO,
-    guests: list[str] | tuple = (),
+    guests: list[str] | tuple[str, ...] = (),
     thumbnail: ProcessedImage | None = None,
     price: Decimal | None = None,
     interest: str | None = None,
@@ -125,7 +124,7 @@ def livestream_create(
         User.objects.select_for_update().filter(pk=creator.pk).values_list("pk").first()
         if LiveStream.objects.visible().filter(creator=creator, status__in=OPEN_STATUSES).exists():
             raise Conflict("You already have a live stream that is preparing or active.")
-        if encoded is not None:
+        if thumbnail is not None and encoded is not None:
             stream.thumbnail = files.save(f"thumbnails/{stream.id}.{thumbnail.extension}", encoded)
         _insert_with_unique_channel_name(stream)
         Guest.objects.bulk_create(
