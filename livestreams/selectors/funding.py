@@ -1,9 +1,11 @@
 """The back office's funding figures: streams with a goal by progress, totals,
 and the contributions per day."""
 
+from __future__ import annotations
+
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import (
     Count,
@@ -23,13 +25,26 @@ from django.utils import timezone
 from livestreams.models import MONEY, Contribution, ContributionStatus, LiveStream
 from livestreams.models.streams import LiveStreamQuerySet
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class FundingFigures(TypedDict):
+    """What `funding_progress_streams` annotates."""
+
+    funding_ratio: float
+    contributor_count: int
+    refunded_total: Decimal
+
 
 def _streams_with_a_goal(include_removed: bool) -> LiveStreamQuerySet:
     streams = LiveStream.objects.filter(funding_goal__gt=0)
     return streams if include_removed else streams.visible()
 
 
-def funding_progress_streams(include_removed: bool = False) -> QuerySet[LiveStream]:
+def funding_progress_streams(
+    include_removed: bool = False,
+) -> QuerySet[WithAnnotations[LiveStream, FundingFigures]]:
     """Streams with a funding goal, closest to it first (collected / goal, in SQL),
     each with its creator and annotated with `funding_ratio`, `contributor_count`
     (distinct users with a completed contribution) and `refunded_total`. Removed
