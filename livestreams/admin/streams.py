@@ -69,7 +69,7 @@ def status_badge(stream: LiveStream) -> SafeString:
     if (
         stream.cancelled_by_id
         and stream.cancelled_by_id != stream.creator_id
-        and stream.cancelled_by is not None  # (it is: its id is set)
+        and stream.cancelled_by is not None  # always, with its id set (for the type checker)
     ):
         notes.append(
             format_html(
