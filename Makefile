@@ -50,11 +50,12 @@ test: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The linters, as CI runs them before the tests (.ci/run). mypy (with django-stubs) is
-# to join ruff here, as one more line of this recipe.
+# The linters, as CI runs them before the tests (.ci/run): ruff, then mypy with
+# django-stubs and the DRF stubs (configured in pyproject.toml: [tool.mypy]).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

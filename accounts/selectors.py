@@ -13,14 +13,14 @@ from accounts.models import (
 from allmine.core.errors import NotFound
 
 
-def users_by_username(username: str):
+def users_by_username(username: str) -> QuerySet[User]:
     """Case-insensitive, through the functional unique index on lower(username)."""
     return User.objects.alias(username_lower=Lower("username")).filter(
         username_lower=username.lower()
     )
 
 
-def users_by_email(email: str):
+def users_by_email(email: str) -> QuerySet[User]:
     return User.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
 
 
@@ -48,7 +48,7 @@ def user_with_photo(user_id: str) -> User:
     return User.objects.select_related("profile_photo").get(pk=user_id)
 
 
-def shown_status():
+def shown_status() -> Case:
     """The status the API shows (API-more §13.2): the reference guide's, which for
     funding differs from what the ledger stores. A contribution stays `completed`
     once refunded (stored `refunded`), and its refund entry shows `refunded`
@@ -70,7 +70,7 @@ def shown_status():
 
 
 def transactions_filtered(
-    user,
+    user: User,
     *,
     types: list[str] | None = None,
     statuses: list[str] | None = None,
@@ -78,7 +78,7 @@ def transactions_filtered(
     date_from: datetime | None = None,
     date_to: datetime | None = None,
     sort: str = "desc",
-) -> QuerySet:
+) -> QuerySet[CreditTransaction]:
     """The user's ledger as the API shows it (each entry with `shown_status`),
     filtered by type, shown status, direction (the sign of the amount) and time
     (inclusive), in time order (`asc` or `desc`), ties by id."""

@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from allmine.core.views import HealthView, UnknownApiUrlView
 from livestreams.api.urls import urlpatterns_v2 as livestreams_v2
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("health", HealthView.as_view()),
     path("", include("accounts.api.urls")),
     path("", include("livestreams.api.urls")),

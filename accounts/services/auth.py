@@ -4,6 +4,7 @@ account), and the JWT pairs."""
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User, new_agora_uid
@@ -70,7 +72,7 @@ def user_register(*, username: str, email: str, password: str, name: str, surnam
 
 
 @transaction.atomic
-def user_sign_up(**fields) -> tuple[User, TokenPair]:
+def user_sign_up(**fields: Any) -> tuple[User, TokenPair]:
     """Register a user and open their first session, as one unit: a user whose
     tokens could not be issued is not left behind."""
     user = user_register(**fields)
@@ -184,7 +186,8 @@ def token_pair_issue(*, user: User) -> TokenPair:
 
 def _valid_refresh_token(raw: str) -> RefreshToken:
     try:
-        token = RefreshToken(raw)  # checks signature, expiry, type and the blacklist
+        token = RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt annotates a Token, takes the encoded str
+        # (it checks signature, expiry, type and the blacklist)
     except TokenError:
         raise AuthenticationRequired(
             _("The refresh token is invalid, expired or revoked.")
@@ -204,7 +207,8 @@ def token_pair_refresh(*, refresh_token: str) -> tuple[User, TokenPair]:
     ).first()
     if user is None:
         raise AuthenticationRequired(_("The account is not active."))
-    _entry, newly_blacklisted = old.blacklist()
+    # get_or_create's pair (simplejwt annotates one BlacklistedToken)
+    _entry, newly_blacklisted = cast(tuple[BlacklistedToken, bool], old.blacklist())
     if not newly_blacklisted:  # a concurrent refresh with the same token won
         raise AuthenticationRequired(_("The refresh token is invalid, expired or revoked."))
     return user, token_pair_issue(user=user)

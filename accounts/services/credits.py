@@ -2,8 +2,11 @@
 ledger entry written in the same transaction, so that it always equals the sum of
 the ledger and is never negative."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +21,7 @@ MAX_AMOUNT = Decimal("9999999999.99")
 IDEMPOTENCY_KEY_MAX = 64
 
 
-def _cents(amount) -> Decimal:
+def _cents(amount: Decimal | int | str) -> Decimal:
     """The amount as a Decimal of cents; more than 2 decimals is refused, never rounded."""
     value = Decimal(amount)
     if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
@@ -26,7 +29,7 @@ def _cents(amount) -> Decimal:
     return value.quantize(CENT)
 
 
-def lock_users(user_ids) -> None:
+def lock_users(user_ids: Iterable[str]) -> None:
     """Lock several users' rows in one fixed order (by id), so that two
     transactions moving credits between the same users never deadlock."""
     ids = sorted({str(pk) for pk in user_ids})
@@ -36,13 +39,13 @@ def lock_users(user_ids) -> None:
 def credit_post(
     *,
     user_id: str,
-    amount,
+    amount: Decimal | int | str,
     kind: str,
-    live_stream=None,
+    live_stream: Any = None,  # a livestreams LiveStream (accounts does not import livestreams)
     related: CreditTransaction | None = None,
     reason: str = "",
     actor: User | None = None,
-    pending_until=None,
+    pending_until: datetime | None = None,
     idempotency_key: str | None = None,
 ) -> CreditTransaction:
     """Write one ledger entry and, unless it is pending, apply it to the balance.
@@ -130,7 +133,7 @@ class CreditGrant:
 def credits_grant(
     *,
     user: User,
-    amount,
+    amount: Decimal | int | str,
     reason: str,
     actor: User | None = None,
     idempotency_key: str | None = None,
@@ -170,7 +173,7 @@ def credits_grant(
     return CreditGrant(entry=entry)
 
 
-def grant_amount(amount) -> Decimal:
+def grant_amount(amount: Decimal | int | str) -> Decimal:
     """An adjustment's amount: a non-zero number with at most 2 decimals, at most
     MAX_AMOUNT either way."""
     try:

@@ -2,6 +2,9 @@
 adjusting credits. Each checks who may do it, locks the user's row, and leaves
 an audit record in the same transaction."""
 
+from decimal import Decimal
+
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +17,7 @@ from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, Val
 from allmine.core.permissions import MODERATE
 
 
-def can_moderate_users(actor) -> bool:
+def can_moderate_users(actor: User | AnonymousUser | None) -> bool:
     """Who may deactivate and reactivate accounts: account administrators
     (`accounts.change_user`) and moderators (`livestreams.moderate_livestream`;
     shutting an abusive account is a moderation act, editing it is not)."""
@@ -25,7 +28,7 @@ def can_moderate_users(actor) -> bool:
     )
 
 
-def _user_to_moderate(*, actor, user: User, reason: str) -> tuple[User, str]:
+def _user_to_moderate(*, actor: User, user: User, reason: str) -> tuple[User, str]:
 
     if not can_moderate_users(actor):
         raise InsufficientPermissions(_("You may not deactivate or reactivate accounts."))
@@ -103,7 +106,12 @@ def user_reactivate(*, actor: User, user: User, reason: str) -> User:
 
 @transaction.atomic
 def user_credits_adjust(
-    *, actor: User, user: User, amount, reason: str, idempotency_key: str | None = None
+    *,
+    actor: User,
+    user: User,
+    amount: Decimal | int | str,
+    reason: str,
+    idempotency_key: str | None = None,
 ) -> CreditGrant:
     """A superuser's credit adjustment from the back office: `credits_grant`
     (the same rules as the API), audited. A take-back below zero writes nothing,
@@ -118,6 +126,7 @@ def user_credits_adjust(
     if grant.replayed:
         return grant  # the same page sent twice: done the first time, not again
     entry = grant.entry
+    assert entry.balance_after is not None  # a grant is never pending: it is applied
     audit_record(
         actor=actor,
         action="adjust_credits",

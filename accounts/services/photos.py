@@ -1,9 +1,13 @@
 """Profile photos: replacing one, and rebuilding its square WebP variants."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import ProfilePhoto, User, profile_photo_path
@@ -12,7 +16,7 @@ from allmine.core.images import PROFILE_PHOTO, process_uploaded_image
 from allmine.core.media import StoredFiles, delete_files_on_commit
 
 
-def profile_photo_set(*, user: User, upload) -> ProfilePhoto:
+def profile_photo_set(*, user: User, upload: UploadedFile[bytes]) -> ProfilePhoto:
     """Replace the user's profile photo with `upload` and its square WebP variants.
 
     Uploads of one user at the same time queue on the user's row: each replaces the
@@ -58,7 +62,9 @@ class VariantPlan:
         return bool(self.build or self.remove)
 
 
-def profile_photo_variant_plan(*, photo: ProfilePhoto, sizes, force: bool = False) -> VariantPlan:
+def profile_photo_variant_plan(
+    *, photo: ProfilePhoto, sizes: Iterable[int | str], force: bool = False
+) -> VariantPlan:
     """Which variants of `photo` are missing (not recorded, or recorded but not in
     the storage), and which are no longer wanted. With `force`, every configured
     size is rebuilt."""
@@ -74,7 +80,9 @@ def profile_photo_variant_plan(*, photo: ProfilePhoto, sizes, force: bool = Fals
     return VariantPlan(build=build, remove=tuple(k for k in photo.variants if k not in keys))
 
 
-def profile_photo_regenerate_variants(*, photo: ProfilePhoto, sizes, force: bool = False) -> bool:
+def profile_photo_regenerate_variants(
+    *, photo: ProfilePhoto, sizes: Iterable[int | str], force: bool = False
+) -> bool:
     """Bring the square WebP variants of `photo` to `sizes`: encode the missing ones
     from the stored original, drop the ones no longer configured. Returns whether
     anything changed. New files are written under fresh names and the replaced ones
@@ -96,6 +104,7 @@ def profile_photo_regenerate_variants(*, photo: ProfilePhoto, sizes, force: bool
         variants = dict(locked.variants)
         obsolete = [variants.pop(key) for key in plan.remove if key in variants]
         for edge in plan.build:
+            assert image is not None  # decoded above, since plan.build is not empty
             old = variants.get(str(edge))
             new = files.save(profile_photo_path(locked, f"{edge}.webp"), image.square_webp(edge))
             variants[str(edge)] = new

@@ -3,7 +3,7 @@ admin shares: read-only tables, the moderator's permission, actions that ask for
 a reason on an intermediate page and then call a service for each object
 (`allmine.core.admin_actions`), and the readable history of an object."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
@@ -56,7 +56,7 @@ class LargeTablePaginator(Paginator):
 
 def html_table(
     headers: list[str],
-    rows: Iterable[tuple],
+    rows: Iterable[Sequence[object]],
     *,
     css_class: str = "",
     link: tuple[str, str] | None = None,

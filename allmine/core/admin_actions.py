@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django import forms
 from django.conf import settings
@@ -66,7 +66,10 @@ class Selection:
         return self.count + sum(group.count for group in self.left_out)
 
 
-class ModeratorAction:
+M = TypeVar("M", bound=Model)
+
+
+class ModeratorAction(Generic[M]):
     """Subclass it and set `name` and `label`, and `apply`; the rest has defaults.
 
     `permission` names the model admin's `has_<permission>_permission(request)`
@@ -88,7 +91,7 @@ class ModeratorAction:
         (then the service decides, object by object, and refusals are reported)."""
         return Selection(applicable=queryset, count=queryset.count())
 
-    def allows(self, request: HttpRequest, obj: Model) -> bool:
+    def allows(self, request: HttpRequest, obj: M) -> bool:
         """Whether the object's page offers the action (no query)."""
         return True
 
@@ -96,10 +99,10 @@ class ModeratorAction:
         """What applying it will do, in sentences (a fixed number of queries)."""
         return []
 
-    def apply(self, request: HttpRequest, obj: Model, data: dict[str, Any]) -> object:
+    def apply(self, request: HttpRequest, obj: M, data: dict[str, Any]) -> object:
         raise NotImplementedError
 
-    def describe(self, obj: Model) -> str:
+    def describe(self, obj: M) -> str:
         return str(obj)
 
     def initial(self, request: HttpRequest) -> dict[str, Any]:
@@ -124,7 +127,7 @@ class ModeratorAction:
 
 
 @dataclass
-class _AdHocAction(ModeratorAction):
+class _AdHocAction(ModeratorAction[Model]):
     """`reasoned_action()`'s callables as a ModeratorAction."""
 
     title: str | Promise = ""

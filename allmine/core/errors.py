@@ -54,7 +54,7 @@ class ApiError(Exception):
     """A domain error: an HTTP status, a stable code and, optionally, what exactly
     was wrong (each detail becomes one more entry of the envelope's `errors`)."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, *details: str, code: str | None = None):
         super().__init__(*details)

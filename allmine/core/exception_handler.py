@@ -51,7 +51,7 @@ def flatten_validation_errors(detail, prefix: str = "") -> list[str]:
 def _details_of(exc: drf.APIException) -> list[str]:
     if isinstance(exc, drf.ValidationError):
         return flatten_validation_errors(exc.detail)
-    detail = exc.detail
+    detail: object = exc.detail
     if isinstance(detail, dict):  # simplejwt's InvalidToken carries a dict
         detail = detail.get("detail", "")
     if isinstance(detail, list):

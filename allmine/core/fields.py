@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
@@ -139,7 +139,7 @@ class TimestampField(FormNullMixin, serializers.DateTimeField):
             raise ValidationError(problem)
         return parsed.astimezone(UTC)
 
-    def to_representation(self, value: datetime) -> str | None:
+    def to_representation(self, value: datetime) -> str:
         return format_timestamp(value)
 
     def openapi_facts(self, direction: str) -> dict[str, Any]:
@@ -235,7 +235,7 @@ class MoneyField(FormNullMixin, serializers.DecimalField):
             self.fail("above", maximum=maximum)
         return value
 
-    def to_representation(self, value: Decimal | None) -> int | float | None:
+    def to_representation(self, value: Decimal | None) -> int | float | None:  # type: ignore[override]  # a JSON number, not DRF's string
         return money_to_json(value)
 
     def openapi_facts(self, direction: str) -> dict[str, Any]:
@@ -262,6 +262,10 @@ class UrlField(serializers.CharField):
     """An absolute URL in a response."""
 
 
+@overload
+def money_to_json(value: Decimal) -> int | float: ...
+@overload
+def money_to_json(value: Decimal | None) -> int | float | None: ...
 def money_to_json(value: Decimal | None) -> int | float | None:
     if value is None:
         return None

@@ -90,7 +90,7 @@ class LocalizedMoneyField(forms.DecimalField):
         kwargs["localize"] = True
         super().__init__(**kwargs)
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # the stubs give DecimalField IntegerField's int
         if value in self.empty_values:
             return None
         if isinstance(value, Decimal):

@@ -20,6 +20,7 @@ RGB and RGBA in 4 bytes a pixel), plus the much smaller resized copies.
 import io
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -154,7 +155,7 @@ def process_uploaded_image(upload, field: str, purpose: ImagePurpose = THUMBNAIL
             # behind the budgets, which are smaller: refused, never only warned about.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(upload, formats=list(ACCEPTED_FORMATS))
-            source_format = image.format
+            source_format = cast(str, image.format)  # set by Image.open: one of `formats`
             _check_budgets(image, field, purpose)
             image.load()
             ImageOps.exif_transpose(image, in_place=True)  # no second full-size copy

@@ -1,6 +1,9 @@
 """Absolute URLs for stored media and shipped static files."""
 
+from collections.abc import Iterable
 from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import IO, Any, Literal
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -22,16 +25,16 @@ def static_file_url(path: str) -> str:
     return absolute_url(static(path))
 
 
-def delete_files_on_commit(names) -> None:
+def delete_files_on_commit(names: Iterable[str | None]) -> None:
     """Delete stored files once the surrounding transaction has committed. Best
     effort: the change has committed, so a storage failure here is logged (an
     orphan file) rather than turned into an error for a request that succeeded."""
-    names = [n for n in names if n]
-    if names:
-        transaction.on_commit(lambda: delete_files(names), robust=True)
+    stored = [n for n in names if n]
+    if stored:
+        transaction.on_commit(lambda: delete_files(stored), robust=True)
 
 
-def delete_files(names) -> None:
+def delete_files(names: Iterable[str]) -> None:
     for name in names:
         default_storage.delete(name)
 
@@ -52,11 +55,11 @@ class StoredFiles:
     Units nest: a file saved inside an inner unit is removed when any unit around
     it fails."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.names: list[str] = []
         self._token: Token | None = None
 
-    def save(self, name: str, content) -> str:
+    def save(self, name: str, content: IO[Any]) -> str:
         stored = default_storage.save(name, content)
         for unit in _open_units.get() or (self,):
             unit.names.append(stored)
@@ -66,7 +69,12 @@ class StoredFiles:
         self._token = _open_units.set((*_open_units.get(), self))
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         if self._token is not None:
             _open_units.reset(self._token)
             self._token = None

@@ -18,7 +18,7 @@ class Send:
 
     def __call__(self) -> None:
         try:
-            self.task.apply_async(self.args, countdown=self.countdown)
+            self.task.apply_async(self.args, countdown=self.countdown)  # type: ignore[arg-type]  # None is Celery's default; the stubs say float
         except Exception:  # the broker is unreachable: the sweep will send it
             logger.warning(
                 "Could not enqueue %s%r; the sweep will pick it up.", self.task.name, self.args

@@ -1,10 +1,17 @@
 """The one timestamp format of the API: UTC, milliseconds, `Z`."""
 
 from datetime import UTC, datetime
+from typing import overload
 
 from django.utils import timezone
 
 
+@overload
+def format_timestamp(value: datetime) -> str: ...
+@overload
+def format_timestamp(value: None) -> None: ...
+@overload
+def format_timestamp(value: datetime | None) -> str | None: ...
 def format_timestamp(value: datetime | None) -> str | None:
     if value is None:
         return None

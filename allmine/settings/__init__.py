@@ -13,18 +13,18 @@ from urllib.parse import urlsplit
 import environ
 from csp.constants import NONCE, NONE, SELF
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
-
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
-
-DJANGO_ENV = env.str("DJANGO_ENV", default="development")
-if DJANGO_ENV not in {"development", "production", "test"}:
-    raise environ.ImproperlyConfigured(
-        f"DJANGO_ENV must be development, production or test, not {DJANGO_ENV!r}"
-    )
-PRODUCTION = DJANGO_ENV == "production"
+# The paths, the environment, DJANGO_ENV, Redis and the media storage: shared with
+# the modules per concern (agora.py, background.py).
+from allmine.settings.base import (
+    BASE_DIR,
+    DEFAULT_STORAGE,
+    DJANGO_ENV,
+    PRODUCTION,
+    REDIS_URL,
+    STORAGE_BACKEND,
+    VAR_DIR,
+    env,
+)
 
 # A development key is only ever used outside production: the system check in
 # allmine/core/checks.py refuses to start production with it.
@@ -139,33 +139,7 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
-# Media (thumbnails, profile photos and their variants) on the local file system by
-# default, or on any S3-compatible store with STORAGE_BACKEND=s3.
-STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
-if STORAGE_BACKEND == "local":
-    DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-elif STORAGE_BACKEND == "s3":
-    DEFAULT_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
-            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
-            "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
-            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
-            # The public or CDN host the media are served from, e.g. cdn.example.com.
-            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default=None),
-            "url_protocol": env.str("AWS_S3_URL_PROTOCOL", default="https:"),
-            "location": env.str("AWS_LOCATION", default=""),
-            "querystring_auth": False,
-            "file_overwrite": False,
-            "default_acl": None,
-        },
-    }
-else:
-    raise environ.ImproperlyConfigured(
-        f"STORAGE_BACKEND must be local or s3, not {STORAGE_BACKEND!r}"
-    )
+# Media on the local file system or an S3-compatible store: STORAGE_BACKEND (base.py).
 STORAGES = {
     "default": DEFAULT_STORAGE,
     # Hashed, compressed names in production (run collectstatic); plain in development.
@@ -199,7 +173,7 @@ if IMAGE_MAX_DECODE_PIXELS < (2 * IMAGE_MAX_EDGE) ** 2:
 PROFILE_PHOTO_VARIANT_SIZES = env.list("PROFILE_PHOTO_VARIANT_SIZES", cast=int, default=[40, 76])
 
 # --- Cache (Redis when REDIS_URL is set: shared by every app server) ------------
-REDIS_URL = env.str("REDIS_URL", default="")
+# REDIS_URL: base.py.
 # Short timeouts (seconds): a hung Redis (accepts, never answers) must cost
 # milliseconds, and throttling then skips it for a while (allmine/core/throttling.py).
 # A Redis on the same network answers in well under a millisecond.
@@ -299,7 +273,7 @@ SIMPLE_JWT = {
 
 # --- Agora, and the background work (Celery) -------------------------------------
 # In modules of their own (allmine/settings/agora.py, background.py); they read
-# what is defined above (env, PRODUCTION, the token lifetime, Redis, storage).
+# what they share with this module from allmine/settings/base.py.
 from allmine.settings.agora import *  # noqa: E402, F403
 from allmine.settings.background import *  # noqa: E402, F403
 

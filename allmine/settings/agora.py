@@ -1,14 +1,14 @@
 """Agora settings: the project's credentials, tokens, the Notification Center,
 the REST API (kicks, cloud recording, channel lists, Signaling), presence.
 
-Part of `allmine.settings`, which imports it once it has defined what this reads
-(env, PRODUCTION, the storage options)."""
+Part of `allmine.settings`, which imports everything this defines; what it reads
+(env, PRODUCTION, the storage options) comes from allmine/settings/base.py."""
 
 from math import prod as _prod
 
 import environ
 
-from allmine.settings import DEFAULT_STORAGE, PRODUCTION, env
+from allmine.settings.base import DEFAULT_STORAGE, PRODUCTION, env
 
 # --- Agora --------------------------------------------------------------------
 

@@ -1,12 +1,12 @@
 """Background work on Celery: the broker, how tasks run, and the one beat
 schedule.
 
-Part of `allmine.settings`, which imports it once it has defined what this reads
-(env, REDIS_URL, VAR_DIR)."""
+Part of `allmine.settings`, which imports everything this defines; what it reads
+(env, REDIS_URL, VAR_DIR) comes from allmine/settings/base.py."""
 
 from celery.schedules import crontab
 
-from allmine.settings import REDIS_URL, VAR_DIR, env
+from allmine.settings.base import REDIS_URL, VAR_DIR, env
 
 # --- Background work (Celery) ------------------------------------------------
 # Workers run what must not wait in a request (every call to Agora's REST APIs)

@@ -6,7 +6,7 @@ table the services apply (`statuses_allowing`, `can_transition`,
 `removal_ends_first`); what it will do is read through
 `livestreams.selectors.back_office`; the service does the work."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest
@@ -14,6 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from allmine.core.admin_actions import LeftOut, ModeratorAction, Selection
 from livestreams.admin.forms import BanForm
 from livestreams.lifecycle import (
@@ -26,6 +27,7 @@ from livestreams.lifecycle import (
     statuses_allowing,
 )
 from livestreams.models import BanAction, LiveStream, LiveStreamBan
+from livestreams.models.bans import LiveStreamBanQuerySet
 from livestreams.selectors import back_office
 from livestreams.services.bans import ban_create, ban_lift
 from livestreams.services.moderation import (
@@ -63,7 +65,12 @@ def describe_stream(stream: LiveStream) -> str:
     }
 
 
-class StreamAction(ModeratorAction):
+def _staff(request: HttpRequest) -> User:
+    """The signed-in staff member: the admin site lets nobody else in."""
+    return cast(User, request.user)
+
+
+class StreamAction(ModeratorAction[LiveStream]):
     """An action on streams: it applies to the streams not removed (or, with
     `on_removed`, the removed ones) in the statuses from which the lifecycle
     lets a moderator make `transition` (any status without one)."""
@@ -198,7 +205,7 @@ class EndStream(StreamAction):
         ]
 
     def apply(self, request: HttpRequest, obj: LiveStream, data: dict[str, Any]) -> object:
-        return livestream_end(actor=request.user, live_stream_id=obj.pk, reason=data["reason"])
+        return livestream_end(actor=_staff(request), live_stream_id=obj.pk, reason=data["reason"])
 
     def submit_label(self, count: int) -> str:
         return ngettext("End %(count)d stream", "End %(count)d streams", count) % {"count": count}
@@ -226,7 +233,9 @@ class CancelStream(StreamAction):
         ]
 
     def apply(self, request: HttpRequest, obj: LiveStream, data: dict[str, Any]) -> object:
-        return livestream_cancel(actor=request.user, live_stream_id=obj.pk, reason=data["reason"])
+        return livestream_cancel(
+            actor=_staff(request), live_stream_id=obj.pk, reason=data["reason"]
+        )
 
     def submit_label(self, count: int) -> str:
         return ngettext("Cancel %(count)d stream", "Cancel %(count)d streams", count) % {
@@ -266,7 +275,8 @@ class RemoveStream(StreamAction):
         return lines
 
     def apply(self, request: HttpRequest, obj: LiveStream, data: dict[str, Any]) -> object:
-        return livestream_remove(actor=request.user, live_stream_id=obj.pk, reason=data["reason"])
+        livestream_remove(actor=_staff(request), live_stream_id=obj.pk, reason=data["reason"])
+        return None
 
     def submit_label(self, count: int) -> str:
         return ngettext("Remove %(count)d stream", "Remove %(count)d streams", count) % {
@@ -295,7 +305,9 @@ class RestoreStream(StreamAction):
         ]
 
     def apply(self, request: HttpRequest, obj: LiveStream, data: dict[str, Any]) -> object:
-        return livestream_restore(actor=request.user, live_stream_id=obj.pk, reason=data["reason"])
+        return livestream_restore(
+            actor=_staff(request), live_stream_id=obj.pk, reason=data["reason"]
+        )
 
     def submit_label(self, count: int) -> str:
         return ngettext("Restore %(count)d stream", "Restore %(count)d streams", count) % {
@@ -331,7 +343,7 @@ class BanFromStream(StreamAction):
 
     def apply(self, request: HttpRequest, obj: LiveStream, data: dict[str, Any]) -> object:
         return ban_create(
-            actor=request.user,
+            actor=_staff(request),
             live_stream_id=obj.pk,
             target_user_id=data["user"].pk,
             action_type=data["action_type"],
@@ -351,7 +363,7 @@ class BanFromStream(StreamAction):
         ) % {"count": count}
 
 
-class LiftBan(ModeratorAction):
+class LiftBan(ModeratorAction[LiveStreamBan]):
     name = "lift"
     label = _("Lift ban")
     intro = _("The users may join these streams again, and chat in them.")
@@ -359,7 +371,7 @@ class LiftBan(ModeratorAction):
     applies_to = _("%(count)d of the %(total)d chosen bans can be lifted.")
 
     def select(self, request: HttpRequest, queryset: QuerySet) -> Selection:
-        in_force = queryset.in_force()
+        in_force = cast(LiveStreamBanQuerySet, queryset).in_force()  # the bans admin's
         count, total = in_force.count(), queryset.count()
         return Selection(
             applicable=in_force,
@@ -377,7 +389,7 @@ class LiftBan(ModeratorAction):
         return str(obj)
 
     def apply(self, request: HttpRequest, obj: LiveStreamBan, data: dict[str, Any]) -> object:
-        return ban_lift(actor=request.user, ban_id=obj.pk, reason=data["reason"])
+        return ban_lift(actor=_staff(request), ban_id=obj.pk, reason=data["reason"])
 
     def submit_label(self, count: int) -> str:
         return ngettext("Lift %(count)d ban", "Lift %(count)d bans", count) % {"count": count}

@@ -57,7 +57,7 @@ def _error(text: str) -> str:
     return text if len(text) <= 120 else text[:120] + "…"
 
 
-class AgoraJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AgoraJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only, visible to moderators (who hold no per-model permission for these)."""
 
     paginator = LargeTablePaginator
@@ -94,8 +94,9 @@ class KickAttentionFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() in KICK_KINDS:
-            return queryset.filter(kick_attention(self.value(), timezone.now()))
+        kind = self.value()
+        if kind in KICK_KINDS:
+            return queryset.filter(kick_attention(kind, timezone.now()))
         return queryset
 
 
@@ -142,8 +143,9 @@ class RecordingAttentionFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() in RECORDING_KINDS:
-            return queryset.filter(recording_attention(self.value(), timezone.now()))
+        kind = self.value()
+        if kind in RECORDING_KINDS:
+            return queryset.filter(recording_attention(kind, timezone.now()))
         return queryset
 
 

@@ -179,7 +179,9 @@ def agora_jobs(request: HttpRequest) -> dashboard.Table:
     now = timezone.now()
     kicks = agora_jobs_selectors.kicks_needing_attention(now, dashboard.ROWS)
     recordings = agora_jobs_selectors.recordings_needing_attention(now, dashboard.ROWS)
-    jobs = sorted([*kicks, *recordings], key=lambda job: job.updated_at, reverse=True)
+    jobs: list[AgoraKick | Recording] = sorted(
+        [*kicks, *recordings], key=lambda job: job.updated_at, reverse=True
+    )
     return dashboard.Table(
         headers=[_("job"), _("stream"), _("attempts"), _("last error")],
         rows=[

@@ -2,6 +2,8 @@
 checked by the API's own rule, planned dates within the API's window, and the ban
 action's form (the user searched with the user list's autocomplete)."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -48,6 +50,8 @@ def money_formfield(db_field, **kwargs) -> LocalizedMoneyField:
 class PriceFormMixin:
     """Prices are checked by the API's own rule (`validate_price`)."""
 
+    cleaned_data: dict[str, Any]  # the form's
+
     def _checked(self, name: str, label: str):
         value = self.cleaned_data.get(name)
         _api_rule(validate_price, label, value)
@@ -72,7 +76,7 @@ class LiveStreamAdminForm(PriceFormMixin, forms.ModelForm):
             try:
                 no_control_characters(value)
             except DRFValidationError as exc:
-                raise forms.ValidationError(str(exc.detail[0])) from None
+                raise forms.ValidationError(str(cast(list[str], exc.detail)[0])) from None
         return value
 
     def clean_title(self):

@@ -7,11 +7,14 @@ Reads go through `livestreams.selectors`; the page costs a fixed number of
 queries whatever the number of streams.
 """
 
+from __future__ import annotations
+
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -26,11 +29,15 @@ from django.utils.translation import gettext as _
 
 from livestreams.models import LiveStream
 from livestreams.selectors.funding import (
+    FundingFigures,
     funding_collected_per_day,
     funding_progress_streams,
     funding_progress_totals,
 )
 from livestreams.selectors.viewing import funding_percentage
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 VIEW_PERMISSION = "livestreams.view_livestream"
 PER_PAGE = 50
@@ -283,7 +290,9 @@ def funding_csv_header() -> list[str]:
     ]
 
 
-def funding_csv_rows(streams: Iterable[LiveStream]) -> Iterator[list]:
+def funding_csv_rows(
+    streams: Iterable[WithAnnotations[LiveStream, FundingFigures]],
+) -> Iterator[list]:
     for stream in streams:
         yield [
             stream.pk,

@@ -66,7 +66,11 @@ def status_badge(stream: LiveStream) -> SafeString:
     """The coloured status, marked when removed, with who cancelled it when that
     was not its creator (a moderator's cancel is `cancelled_by_host` too)."""
     notes = []
-    if stream.cancelled_by_id and stream.cancelled_by_id != stream.creator_id:
+    if (
+        stream.cancelled_by_id
+        and stream.cancelled_by_id != stream.creator_id
+        and stream.cancelled_by is not None  # always, with its id set (for the type checker)
+    ):
         notes.append(
             format_html(
                 '<span class="stream-note">{}</span>',

@@ -1,6 +1,8 @@
 """What the live-stream API renders: each response shape has one serializer,
 which both renders it and documents it in the OpenAPI schema."""
 
+from typing import TypedDict
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,7 +21,13 @@ from livestreams.lifecycle import AccessType, LiveStreamStatus, Role
 from livestreams.models import BanAction, ContributionStatus, LiveStreamType, MiniCrowdFundingStatus
 from livestreams.selectors.viewing import funding_percentage
 
-AGORA_UID = {"min_value": 1, "max_value": 2**32 - 1}
+
+class _UidRange(TypedDict):
+    min_value: int
+    max_value: int
+
+
+AGORA_UID: _UidRange = {"min_value": 1, "max_value": 2**32 - 1}
 REPLAY_ACCESS_STATUSES = ["owner", "guest", "rented", "expired", "none"]
 
 

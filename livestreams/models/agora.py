@@ -41,7 +41,7 @@ class UnsignedBigIntegerField(models.BigIntegerField):
 
     @property
     def validators(self) -> list[Any]:  # BIGINT's range checks do not apply
-        return list(self._validators)
+        return list(self._validators)  # type: ignore[attr-defined]  # Django's, not in the stubs
 
     def formfield(self, **kwargs: Any) -> Any:
         return super().formfield(**{"min_value": 0, "max_value": UNSIGNED_64_MAX, **kwargs})

@@ -1,6 +1,7 @@
 """A live stream, its invited guests and its mini crowdfundings."""
 
 from decimal import Decimal
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import models
@@ -15,11 +16,20 @@ from livestreams.lifecycle import (
     OPEN_STATUSES,
     AccessType,
     LiveStreamStatus,
+    Role,
     fundable_filter,
     live_first_rank,
 )
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+class MoneyDigits(TypedDict):
+    """A money DecimalField's digits, spread into it: DecimalField(**MONEY)."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: MoneyDigits = {"max_digits": 12, "decimal_places": 2}
 # collected / goal, in floats: SQLite would divide two whole amounts as integers.
 FUNDING_RATIO = Cast("collected_funding", FloatField()) / Cast("funding_goal", FloatField())
 
@@ -125,6 +135,23 @@ class LiveStream(models.Model):
     )
 
     objects = LiveStreamQuerySet.as_manager()
+
+    # Not columns: what the selectors attach to a stream they load (declared for
+    # the type checker only; none of these exists until a selector sets it).
+    # selectors.streams.streams_for_user / streams_for_caller's annotations:
+    viewer_is_guest: bool
+    viewer_is_blocked: bool
+    viewer_is_participant: bool
+    viewer_ban_action: str | None
+    # selectors.viewing.prepare_for_viewer's rows and the caller's view:
+    guest_rows: list["Guest"]
+    guest_ids: list[str]
+    broadcasters: list[Any]  # viewing.Broadcaster: models do not import selectors
+    funding_rows: list["MiniCrowdFunding"]
+    viewer_role: Role | None
+    viewer_replay: Any  # viewing.ReplayAccessState: models do not import selectors
+    # selectors.discovery.mark_reminders (None for an anonymous caller):
+    viewer_reminder_active: bool | None
 
     class Meta:
         verbose_name = _("live stream")

@@ -93,7 +93,7 @@ def creators_most_watched(*, limit: int, now: datetime) -> list[User]:
     users = User.objects.select_related("profile_photo").in_bulk([pk for pk, _n in ranked])
     creators = []
     for pk, viewers in ranked:
-        users[pk].unique_viewers = viewers
+        users[pk].unique_viewers = viewers  # type: ignore[attr-defined]  # for the list's serializer
         creators.append(users[pk])
     return creators
 

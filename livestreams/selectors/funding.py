@@ -1,8 +1,11 @@
 """The back office's funding figures: streams with a goal by progress, totals,
 and the contributions per day."""
 
-from datetime import datetime, time, timedelta
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import (
     Count,
@@ -12,6 +15,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
 )
@@ -19,14 +23,28 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from livestreams.models import MONEY, Contribution, ContributionStatus, LiveStream
+from livestreams.models.streams import LiveStreamQuerySet
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
-def _streams_with_a_goal(include_removed: bool):
+class FundingFigures(TypedDict):
+    """What `funding_progress_streams` annotates."""
+
+    funding_ratio: float
+    contributor_count: int
+    refunded_total: Decimal
+
+
+def _streams_with_a_goal(include_removed: bool) -> LiveStreamQuerySet:
     streams = LiveStream.objects.filter(funding_goal__gt=0)
     return streams if include_removed else streams.visible()
 
 
-def funding_progress_streams(include_removed: bool = False):
+def funding_progress_streams(
+    include_removed: bool = False,
+) -> QuerySet[WithAnnotations[LiveStream, FundingFigures]]:
     """Streams with a funding goal, closest to it first (collected / goal, in SQL),
     each with its creator and annotated with `funding_ratio`, `contributor_count`
     (distinct users with a completed contribution) and `refunded_total`. Removed
@@ -62,7 +80,7 @@ def funding_progress_streams(include_removed: bool = False):
     )
 
 
-def funding_progress_totals(include_removed: bool = False) -> dict:
+def funding_progress_totals(include_removed: bool = False) -> dict[str, Any]:
     """One query: `streams` (with a goal), `reached` (collected >= goal),
     `collected` and `goal` (sums, Decimal)."""
 
@@ -77,7 +95,9 @@ def funding_progress_totals(include_removed: bool = False) -> dict:
     return totals
 
 
-def funding_collected_per_day(days: int = 30, today=None) -> list[tuple]:
+def funding_collected_per_day(
+    days: int = 30, today: date | None = None
+) -> list[tuple[date, Decimal]]:
     """(date, Decimal) for each of the `days` days ending `today` (the current
     time zone's date by default), oldest first: the completed contributions made
     that day, 0 for a day without any. One query."""

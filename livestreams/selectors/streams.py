@@ -1,5 +1,9 @@
 """Which streams: the querysets behind the API's lists and lookups."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -15,18 +19,30 @@ from livestreams.models import (
     LiveStreamBan,
     Participant,
 )
+from livestreams.models.bans import LiveStreamBanQuerySet
+from livestreams.models.streams import LiveStreamQuerySet
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
-def streams_with_creator():
+class ViewersNow(TypedDict):
+    """What `with_viewer_counts` annotates."""
+
+    viewers_now: int
+
+
+def streams_with_creator() -> LiveStreamQuerySet:
     return LiveStream.objects.select_related("creator__profile_photo")
 
 
-def streams_for_user(user):
+def streams_for_user(user: User) -> LiveStreamQuerySet:
     """Streams with what the join paths need to know about `user`, in the same
     query: `viewer_is_guest`, `viewer_is_blocked` (an in-force BLOCK ban) and
     `viewer_is_participant`."""
     here = OuterRef("pk")
-    return streams_with_creator().annotate(
+    # The model declares these for their readers; the stubs' plugin would declare them again.
+    return streams_with_creator().annotate(  # type: ignore[no-redef]
         viewer_is_guest=Exists(Guest.objects.filter(live_stream=here, user=user)),
         viewer_is_blocked=Exists(
             LiveStreamBan.objects.in_force().filter(
@@ -37,13 +53,14 @@ def streams_for_user(user):
     )
 
 
-def streams_for_caller(user: User) -> QuerySet[LiveStream]:
+def streams_for_caller(user: User) -> LiveStreamQuerySet:
     """`streams_for_user`, plus `viewer_ban_action`: the action type of the user's
     ban in force in the stream, or None (what `policy.Caller` needs)."""
     ban = LiveStreamBan.objects.in_force().filter(live_stream=OuterRef("pk"), user=user)
+    # As in streams_for_user: the model declares it for its readers.
     return streams_for_user(user).annotate(
         viewer_ban_action=Subquery(ban.values("action_type")[:1])
-    )
+    )  # type: ignore[no-redef]
 
 
 def stream_visible(stream_id: str) -> LiveStream:
@@ -55,7 +72,7 @@ def stream_visible(stream_id: str) -> LiveStream:
 
 def streams_filtered(
     *, status: str | None = None, interest: str | None = None, creator: str | None = None
-):
+) -> LiveStreamQuerySet:
     streams = streams_with_creator().visible().order_by("-created_at", "-pk")
     if status:
         streams = streams.filter(status=status)
@@ -66,7 +83,7 @@ def streams_filtered(
     return streams
 
 
-def streams_funded_by(user):
+def streams_funded_by(user: User) -> LiveStreamQuerySet:
     """Scheduled streams the user has funded (and not been refunded)."""
     funded = Contribution.objects.filter(
         live_stream=OuterRef("pk"), user=user, status=ContributionStatus.COMPLETED
@@ -79,7 +96,7 @@ def streams_funded_by(user):
     )
 
 
-def streams_rented_by(user):
+def streams_rented_by(user: User) -> LiveStreamQuerySet:
     """Streams whose replay the user has rented, latest rental first."""
     return (
         streams_with_creator()
@@ -94,7 +111,9 @@ def viewer_count(stream: LiveStream) -> int:
     return Participant.objects.filter(live_stream=stream, is_present=True).count()
 
 
-def with_viewer_counts(streams: QuerySet[LiveStream]) -> QuerySet[LiveStream]:
+def with_viewer_counts(
+    streams: QuerySet[LiveStream],
+) -> QuerySet[WithAnnotations[LiveStream, ViewersNow]]:
     """`streams` annotated with `viewers_now`, the count `viewer_count` gives, in
     the same query (a correlated count; a kept counter can replace it here)."""
     present = (
@@ -107,7 +126,7 @@ def with_viewer_counts(streams: QuerySet[LiveStream]) -> QuerySet[LiveStream]:
     return streams.annotate(viewers_now=Coalesce(Subquery(present, output_field=IntegerField()), 0))
 
 
-def user_is_blocked(*, user, stream: LiveStream) -> bool:
+def user_is_blocked(*, user: User, stream: LiveStream) -> bool:
     return (
         LiveStreamBan.objects.in_force()
         .filter(live_stream=stream, user=user, action_type=BanAction.BLOCK)
@@ -115,6 +134,6 @@ def user_is_blocked(*, user, stream: LiveStream) -> bool:
     )
 
 
-def bans_in_force(stream: LiveStream):
+def bans_in_force(stream: LiveStream) -> LiveStreamBanQuerySet:
     """The stream's bans not lifted, newest first."""
     return LiveStreamBan.objects.in_force().filter(live_stream=stream).order_by("-created_at")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from accounts.models import User
 from livestreams.lifecycle import REPLAYABLE_STATUS, Role, is_rentable
 from livestreams.models import Guest, LiveStream, MiniCrowdFunding, Participant, ReplayAccess
 
@@ -35,7 +36,7 @@ class ReplayAccessState:
     remaining_seconds: int | None
 
 
-def role_in_stream(stream: LiveStream, user) -> Role | None:
+def role_in_stream(stream: LiveStream, user: User) -> Role | None:
     """The caller's role, from a stream loaded through `streams_for_user`."""
     if stream.creator_id == user.pk:
         return Role.HOST
@@ -72,7 +73,9 @@ def replay_access_state(
     )
 
 
-def prepare_for_viewer(streams: list[LiveStream], viewer, now: datetime) -> list[LiveStream]:
+def prepare_for_viewer(
+    streams: list[LiveStream], viewer: User | None, now: datetime
+) -> list[LiveStream]:
     """Load, in a fixed number of queries whatever the number of streams, what the
     LiveStream object needs for this caller, and attach it to each stream:
     `guest_rows`, `guest_ids`, `broadcasters`, `funding_rows`, `viewer_role` and `viewer_replay`."""

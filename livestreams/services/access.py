@@ -23,7 +23,8 @@ def validate_price(field: str, value: Decimal | None, *, maximum: Decimal | None
     maximum = settings.LIVESTREAM_MAX_PRICE if maximum is None else maximum
     if value < 0:
         raise ValidationFailed.field(field, _("Must not be negative."))
-    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
+    exponent = value.as_tuple().exponent  # a letter for an infinity: "Must be at most" below
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(Decimal("0.01")):
         raise ValidationFailed.field(field, _("Use at most 2 decimals."))
     if value > maximum:
         raise ValidationFailed.field(
@@ -49,7 +50,7 @@ def refuse_blocked(stream: LiveStream) -> None:
         raise InsufficientPermissions(_("You are banned from this live stream."))
 
 
-def stream_for(user, live_stream_id: str, *, lock: bool = False) -> LiveStream:
+def stream_for(user: User, live_stream_id: str, *, lock: bool = False) -> LiveStream:
     """The stream, not removed, with what the join paths know of `user`
     (`selectors.streams.streams_for_user`); locked with `lock`. 404 if none."""
     streams = streams_for_user(user).visible()
@@ -94,7 +95,7 @@ def stream_where_may(
     return stream
 
 
-def stream_to_manage(actor, live_stream_id: str, *, guests_may: bool = False) -> LiveStream:
+def stream_to_manage(actor: User, live_stream_id: str, *, guests_may: bool = False) -> LiveStream:
     """The stream, locked, if `actor` is its creator or a moderator (or, with
     `guests_may`, one of its invited guests)."""
     stream = stream_for(actor, live_stream_id, lock=True)
@@ -102,7 +103,7 @@ def stream_to_manage(actor, live_stream_id: str, *, guests_may: bool = False) ->
     return stream
 
 
-def ensure_can_manage(actor, stream: LiveStream, *, guests_may: bool = False) -> None:
+def ensure_can_manage(actor: User, stream: LiveStream, *, guests_may: bool = False) -> None:
     """The creator and the moderators manage a stream (and, where `guests_may`,
     its invited guests: a stream from `streams_for_user`)."""
     if stream.creator_id == actor.pk or is_moderator(actor):
@@ -114,7 +115,7 @@ def ensure_can_manage(actor, stream: LiveStream, *, guests_may: bool = False) ->
     )
 
 
-def actor_in(stream: LiveStream, user) -> Actor | None:
+def actor_in(stream: LiveStream, user: User) -> Actor | None:
     """Who `user` is to `stream` for the lifecycle's transitions (a stream from
     `streams_for_user`): its creator, an invited guest, a moderator, or nobody."""
     if stream.creator_id == user.pk:

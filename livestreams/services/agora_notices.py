@@ -144,8 +144,10 @@ def _agora_notice_effect(notice: AgoraNotice) -> str:
     if event == ncs.CHANNEL_DESTROYED:
         return _agora_channel_destroyed(stream, notice)
 
+    if notice.uid is None:  # (no user has a null agora_uid)
+        return AgoraNoticeOutcome.UNKNOWN_USER
     user = User.objects.filter(agora_uid=notice.uid).only("pk", "agora_uid").first()
-    if user is None or notice.uid is None or notice.client_seq is None:
+    if user is None or notice.client_seq is None:
         return AgoraNoticeOutcome.UNKNOWN_USER
     if not _agora_sequence_advance(notice.channel_name, notice.uid, notice.client_seq):
         return AgoraNoticeOutcome.STALE

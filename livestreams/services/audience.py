@@ -1,12 +1,15 @@
 """The audience: joining an active stream (paid once), renewing tokens, leaving."""
 
+from datetime import datetime
+from typing import Any
+
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, Subquery
+from django.db.models import Count, IntegerField, QuerySet, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import TransactionKind
+from accounts.models import TransactionKind, User
 from accounts.services.credits import lock_users
 from allmine.core.errors import InsufficientPermissions
 from livestreams.agora import tokens
@@ -19,7 +22,7 @@ from livestreams.services.money import charge_with_revenue, revenue_recipients
 from livestreams.services.results import JoinResult, LeaveResult
 
 
-def _client_details(device: dict, ip_address: str | None) -> dict:
+def _client_details(device: dict[str, Any], ip_address: str | None) -> dict[str, str | None]:
     fields = ("device_type", "device_model", "os_version", "app_version", "country")
     details = {name: (device.get(name) or "")[:100] for name in fields}
     details["ip_address"] = ip_address
@@ -27,7 +30,11 @@ def _client_details(device: dict, ip_address: str | None) -> dict:
 
 
 def livestream_join_as_audience(
-    *, user, live_stream_id: str, device: dict | None = None, ip_address: str | None = None
+    *,
+    user: User,
+    live_stream_id: str,
+    device: dict[str, Any] | None = None,
+    ip_address: str | None = None,
 ) -> JoinResult:
     """An audience member joins an active stream. A paid stream charges its price
     once per user and stream; joining again never charges again."""
@@ -44,7 +51,9 @@ def livestream_join_as_audience(
     raise AssertionError("unreachable")
 
 
-def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinResult:
+def _join_as_audience_once(
+    *, user: User, live_stream_id: str, device: dict[str, Any], ip_address: str | None
+) -> JoinResult:
     now = timezone.now()
     with transaction.atomic():
         stream = stream_for(user, live_stream_id)
@@ -76,6 +85,7 @@ def _join_as_audience_once(*, user, live_stream_id, device, ip_address) -> JoinR
             charge = None
             if stream.access_type == AccessType.PAID:
                 recipients = recipients or revenue_recipients(stream)
+                assert stream.price is not None  # a paid stream has a price
                 charge = charge_with_revenue(
                     payer=user,
                     stream=stream,
@@ -139,11 +149,13 @@ def peak_record(*, live_stream_id: str) -> None:
     )
 
 
-def _seconds_between(start, end) -> int:
+def _seconds_between(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
-def livestream_renew_token(*, user, live_stream_id: str, sign_of_life: bool = True) -> Credentials:
+def livestream_renew_token(
+    *, user: User, live_stream_id: str, sign_of_life: bool = True
+) -> Credentials:
     """Fresh credentials for the caller's current role, after every check of the
     original join is made again. A viewer's renewal is a sign of life (their
     presence does not expire); `sign_of_life=False` (the staff command that shows
@@ -167,7 +179,7 @@ def livestream_renew_token(*, user, live_stream_id: str, sign_of_life: bool = Tr
     )
 
 
-def livestream_leave(*, user, live_stream_id: str) -> LeaveResult:
+def livestream_leave(*, user: User, live_stream_id: str) -> LeaveResult:
     """Record that the caller left the channel (broadcaster state, watch time)."""
     now = timezone.now()
     with transaction.atomic():
@@ -190,7 +202,7 @@ def livestream_leave(*, user, live_stream_id: str) -> LeaveResult:
     return LeaveResult(live_stream_id=stream.pk, role=role, watch_seconds=watch_seconds)
 
 
-def participants_leave(present, when) -> None:
+def participants_leave(present: QuerySet[Participant], when: datetime) -> None:
     """Every participant in `present` (a queryset) leaves at `when`, in batches."""
     batch = []
     for participant in present.only("pk", "is_present", "last_joined_at", "watch_seconds").iterator(
@@ -205,7 +217,7 @@ def participants_leave(present, when) -> None:
         Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
 
 
-def audience_leaves(stream: LiveStream, now) -> None:
+def audience_leaves(stream: LiveStream, now: datetime) -> None:
     """Everyone still watching leaves with the stream (their watch time is kept),
     and no broadcaster is in the channel any more."""
     participants_leave(Participant.objects.filter(live_stream=stream, is_present=True), now)

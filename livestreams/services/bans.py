@@ -4,11 +4,11 @@ A BLOCK also keeps the user out of the stream's Agora channel with a kicking
 rule, and lifting it deletes that rule (`services.agora_kicks`); Agora is spoken
 to by background tasks after the commit, never inside the request."""
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.permissions import is_moderator
@@ -18,11 +18,9 @@ from livestreams.services import agora_kicks
 from livestreams.services.access import stream_to_manage
 from livestreams.tasks.agora import agora_kick_run
 
-User = get_user_model()
-
 
 def ban_create(
-    *, actor, live_stream_id: str, target_user_id: str, action_type: str, reason: str = ""
+    *, actor: User, live_stream_id: str, target_user_id: str, action_type: str, reason: str = ""
 ) -> LiveStreamBan:
     """Ban a user from a stream. A BLOCK takes effect at once: the user leaves the
     audience and the broadcasters, and the next join or renew is refused."""
@@ -74,7 +72,7 @@ def ban_create(
     return ban
 
 
-def ban_lift(*, actor, ban_id: str, reason: str = "") -> LiveStreamBan:
+def ban_lift(*, actor: User, ban_id: str, reason: str = "") -> LiveStreamBan:
     """Lift a ban (a soft delete: the row stays, with who lifted it and when)."""
     with transaction.atomic():
         ban = (

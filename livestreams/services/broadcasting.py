@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound
 from allmine.core.tasks import enqueue_on_commit
 from livestreams.agora import tokens
@@ -26,7 +27,7 @@ from livestreams.services.results import JoinResult
 from livestreams.tasks.agora import recording_run
 
 
-def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
+def livestream_join_as_creator(*, user: User, live_stream_id: str) -> JoinResult:
     """The creator goes live: a scheduled or preparing stream becomes active; joining
     again while active only issues fresh credentials."""
     now = timezone.now()
@@ -79,7 +80,7 @@ def livestream_join_as_creator(*, user, live_stream_id: str) -> JoinResult:
         return JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
 
 
-def livestream_join_as_guest(*, user, live_stream_id: str) -> JoinResult:
+def livestream_join_as_guest(*, user: User, live_stream_id: str) -> JoinResult:
     """An invited guest joins a duo stream as a second broadcaster."""
     now = timezone.now()
     with transaction.atomic():

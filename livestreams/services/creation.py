@@ -4,11 +4,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from allmine.core.errors import Conflict, ValidationFailed
 from allmine.core.ids import new_object_id
 from allmine.core.images import ProcessedImage
@@ -20,10 +20,9 @@ from livestreams.selectors.viewing import prepare_for_viewer
 from livestreams.services.access import validate_planned_date, validate_price
 
 CHANNEL_NAME_ATTEMPTS = 8
-User = get_user_model()
 
 
-def _invited_guests(*, creator, live_stream_type: str, guest_ids: list[str]) -> list:
+def _invited_guests(*, creator: User, live_stream_type: str, guest_ids: list[str]) -> list[User]:
     if live_stream_type == LiveStreamType.SOLO:
         if guest_ids:
             raise ValidationFailed.field("guests", _("A solo stream takes no guests."))
@@ -74,10 +73,10 @@ def _insert_with_unique_channel_name(stream: LiveStream) -> None:
 
 def livestream_create(
     *,
-    creator,
+    creator: User,
     title: str,
     live_stream_type: str = LiveStreamType.SOLO,
-    guests: list[str] | tuple = (),
+    guests: list[str] | tuple[str, ...] = (),
     thumbnail: ProcessedImage | None = None,
     price: Decimal | None = None,
     interest: str | None = None,
@@ -130,7 +129,7 @@ def livestream_create(
         User.objects.select_for_update().filter(pk=creator.pk).values_list("pk").first()
         if LiveStream.objects.visible().filter(creator=creator, status__in=OPEN_STATUSES).exists():
             raise Conflict(_("You already have a live stream that is preparing or active."))
-        if encoded is not None:
+        if thumbnail is not None and encoded is not None:
             stream.thumbnail = files.save(f"thumbnails/{stream.id}.{thumbnail.extension}", encoded)
         _insert_with_unique_channel_name(stream)
         Guest.objects.bulk_create(

@@ -3,12 +3,16 @@ removing (a soft delete) and restoring it; the back office's edits and price
 changes; the creator's replay settings. Each is audited."""
 
 from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Final, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.media import delete_files_on_commit
@@ -58,12 +62,12 @@ def stop_recordings(stream: LiveStream, now: datetime) -> None:
         enqueue_on_commit(recording_run, recording_id)
 
 
-def _manager(stream: LiveStream, actor) -> Actor:
+def _manager(stream: LiveStream, actor: User) -> Actor:
     """The actor of a stream from `stream_to_manage`: its creator or a moderator."""
     return Actor.CREATOR if stream.creator_id == actor.pk else Actor.MODERATOR
 
 
-def livestream_end(*, actor, live_stream_id: str, reason: str = "") -> LiveStream:
+def livestream_end(*, actor: User, live_stream_id: str, reason: str = "") -> LiveStream:
     """The creator or a moderator ends an active stream."""
     now = timezone.now()
     with transaction.atomic():
@@ -80,7 +84,7 @@ def livestream_end(*, actor, live_stream_id: str, reason: str = "") -> LiveStrea
         return prepare_for_viewer([stream], actor, now)[0]
 
 
-def livestream_cancel(*, actor, live_stream_id: str, reason: str = "") -> LiveStream:
+def livestream_cancel(*, actor: User, live_stream_id: str, reason: str = "") -> LiveStream:
     """Cancel before the start: `cancelled_by_host` for the creator (or a
     moderator), `cancelled_by_guest` for an invited guest; funding is refunded."""
     now = timezone.now()
@@ -103,7 +107,7 @@ def livestream_cancel(*, actor, live_stream_id: str, reason: str = "") -> LiveSt
         return prepare_for_viewer([stream], actor, now)[0]
 
 
-def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
+def livestream_remove(*, actor: User, live_stream_id: str, reason: str = "") -> None:
     """Soft-delete a stream. Its creator may not while it is active; a moderator
     removing an active stream ends it first. Funding of a stream that will now
     not take place is refunded."""
@@ -138,7 +142,7 @@ def livestream_remove(*, actor, live_stream_id: str, reason: str = "") -> None:
         )
 
 
-def livestream_restore(*, actor, live_stream_id: str, reason: str = "") -> LiveStream:
+def livestream_restore(*, actor: User, live_stream_id: str, reason: str = "") -> LiveStream:
     """A moderator brings back a removed stream (as it was when removed: an
     ended or refunded stream stays so)."""
     if not is_moderator(actor):
@@ -189,7 +193,7 @@ ADMIN_EDITABLE_FIELDS = {
 
 
 def livestream_admin_update(
-    *, actor, live_stream_id: str, changes: dict, reason: str = ""
+    *, actor: User, live_stream_id: str, changes: dict[str, Any], reason: str = ""
 ) -> LiveStream:
     """A superuser's edit of a stream's content in the back office, audited."""
     if not (actor.is_active and actor.has_perm("livestreams.change_livestream")):
@@ -231,17 +235,27 @@ def livestream_admin_update(
     return stream
 
 
-UNCHANGED = object()
+class _Unchanged(Enum):
+    UNCHANGED = "unchanged"
+
+
+# A price not given (None is a price: none).
+UNCHANGED: Final = _Unchanged.UNCHANGED
 
 
 def livestream_set_prices(
-    *, actor, live_stream_id: str, price=UNCHANGED, replay_credit_price=UNCHANGED, reason: str = ""
+    *,
+    actor: User,
+    live_stream_id: str,
+    price: Decimal | Literal[_Unchanged.UNCHANGED] | None = UNCHANGED,
+    replay_credit_price: Decimal | Literal[_Unchanged.UNCHANGED] | None = UNCHANGED,
+    reason: str = "",
 ) -> LiveStream:
     """A moderator's price change (the back office), validated by the same rules as
     the API; `accessType` follows the price."""
     if not (actor.is_active and actor.has_perm("livestreams.change_livestream_price")):
         raise InsufficientPermissions(_("You may not change live stream prices."))
-    changes = {}
+    changes: dict[str, Decimal | None] = {}
     if price is not UNCHANGED:
         validate_price("price", price)
         changes["price"] = price if price else None
@@ -268,7 +282,9 @@ def livestream_set_prices(
     return stream
 
 
-def livestream_update_replay_settings(*, actor, live_stream_id: str, **changes) -> LiveStream:
+def livestream_update_replay_settings(
+    *, actor: User, live_stream_id: str, **changes: Any
+) -> LiveStream:
     """The creator turns the replay on their profile on or off and sets its price."""
     now = timezone.now()
     allowed = {"is_active_replay_on_creator_profile", "replay_credit_price"}

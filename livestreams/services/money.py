@@ -2,7 +2,8 @@
 contributions and their refunds, replay rentals. Credits move only through
 `accounts.services.credit_post`, in the caller's transaction."""
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import TransactionKind, TransactionStatus
+from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
 from accounts.services.credits import credit_post, lock_users
 from allmine.core.errors import Conflict, InsufficientPermissions, ValidationFailed
 from livestreams.lifecycle import is_fundable, is_rentable
@@ -45,8 +46,14 @@ def revenue_recipients(stream: LiveStream) -> list[tuple[str, Decimal]]:
 
 
 def charge_with_revenue(
-    *, payer, stream, price: Decimal, kinds: tuple[str, str], recipients, pending_until=None
-):
+    *,
+    payer: User,
+    stream: LiveStream,
+    price: Decimal,
+    kinds: tuple[str, str],
+    recipients: Iterable[tuple[str, Decimal]],
+    pending_until: datetime | None = None,
+) -> CreditTransaction:
     """Debit `price` from the payer (409 if they cannot afford it) and credit each
     recipient their share, rounded down to the cent; the platform keeps the rest.
     The shares are `pending` until `pending_until` when it is given."""
@@ -99,7 +106,7 @@ def refund_contributions(stream: LiveStream) -> int:
 
 
 def livestream_fund(
-    *, user, live_stream_id: str, amount: Decimal
+    *, user: User, live_stream_id: str, amount: Decimal
 ) -> tuple[Contribution, LiveStream]:
     """A contribution to a scheduled stream's funding goal, debited from the
     caller's credits."""
@@ -131,7 +138,7 @@ def livestream_fund(
         return contribution, prepare_for_viewer([stream], user, now)[0]
 
 
-def replay_rent(*, user, live_stream_id: str) -> LiveStream:
+def replay_rent(*, user: User, live_stream_id: str) -> LiveStream:
     """Rent a replay for 24 h (spec §4). Renting again while the rental is active
     charges nothing; an expired rental is re-activated. Revenue is paid out when
     the window has closed (`settle_replay_revenue`)."""
@@ -148,6 +155,7 @@ def replay_rent(*, user, live_stream_id: str) -> LiveStream:
         )
         if rental is None or rental.expires_at <= now:
             expires = now + timedelta(hours=settings.REPLAY_RENTAL_HOURS)
+            assert stream.replay_credit_price is not None  # is_rentable: priced
             charge_with_revenue(
                 payer=user,
                 stream=stream,

@@ -26,7 +26,7 @@ class Command(StaffCommand):
             "--key", default=None, help="An idempotency key: a grant with this key happens once."
         )
 
-    def run(self, *, dry_run: bool, user, amount, reason, key, **options) -> str:
+    def run(self, *, dry_run: bool, user, amount, reason, key, **options) -> str:  # type: ignore[override]  # its own arguments
         target = self._user(user)
         try:
             with transaction.atomic():
