@@ -76,6 +76,7 @@ class Environment:
         self.work = Path(tempfile.mkdtemp(prefix=f"allmine-bench-{name}-"))
         self.port = free_port()
         self.server = None
+        self.servers = []
         (self.work / "static").mkdir()
         (self.work / "media").mkdir()
         self.env = {
@@ -160,22 +161,28 @@ class Environment:
             os.environ.update(old)
         return {k: conf[k] for k in ("workers", "threads", "worker_class", "max_requests")}
 
-    def start_server(self) -> None:
-        log(f"gunicorn on 127.0.0.1:{self.port}")
-        self.server_log = open(self.work / "gunicorn.log", "w")  # noqa: SIM115
-        self.server = subprocess.Popen(
+    def start_server(self, port: int | None = None, extra_env: dict | None = None) -> None:
+        """Start gunicorn on `port` (this environment's own by default); several may
+        run side by side (the nodes benchmark): stop_server stops them all."""
+        port = port or self.port
+        log(f"gunicorn on 127.0.0.1:{port}")
+        server_log = open(self.work / f"gunicorn-{port}.log", "w")  # noqa: SIM115
+        server = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "allmine.wsgi"],
             cwd=ROOT,
-            env=self.env,
-            stdout=self.server_log,
+            env={**self.env, "GUNICORN_BIND": f"127.0.0.1:{port}", **(extra_env or {})},
+            stdout=server_log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.servers.append((server, server_log))
+        if self.server is None:
+            self.server = server
         deadline = time.monotonic() + 60
-        url = f"http://127.0.0.1:{self.port}/api/v1/health"
+        url = f"http://127.0.0.1:{port}/api/v1/health"
         while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise SystemExit(f"gunicorn exited; see {self.work / 'gunicorn.log'}")
+            if server.poll() is not None:
+                raise SystemExit(f"gunicorn exited; see {server_log.name}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
@@ -185,22 +192,25 @@ class Environment:
         raise SystemExit("gunicorn did not answer within 60 s")
 
     def stop_server(self) -> None:
-        if self.server is None:
-            return
-        self.server.send_signal(signal.SIGTERM)
-        try:
-            self.server.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-            self.server.wait()
+        for server, server_log in self.servers:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            server_log.close()
+        self.servers = []
         self.server = None
-        self.server_log.close()
 
     def server_pids(self) -> list[int]:
-        out = subprocess.run(
-            ["pgrep", "-P", str(self.server.pid)], capture_output=True, text=True
-        ).stdout
-        return [int(p) for p in out.split()]
+        pids = []
+        for server, _log in self.servers:
+            out = subprocess.run(
+                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+            ).stdout
+            pids += [int(p) for p in out.split()]
+        return pids
 
     # --- CPU accounting --------------------------------------------------------
 
@@ -219,7 +229,8 @@ class Environment:
         app = {pid: _cpu_seconds(pid) for pid in self.server_pids()}
         # A worker that gunicorn replaced (max_requests) during the run: its CPU
         # is in the master's children's times once reaped.
-        app["master"] = _cpu_seconds(self.server.pid, children=True)
+        for server, _log in self.servers:
+            app[f"master-{server.pid}"] = _cpu_seconds(server.pid, children=True)
         return {"app": app, "db": {pid: _cpu_seconds(pid) for pid in backends}}
 
     # --- wrk -------------------------------------------------------------------
@@ -309,7 +320,7 @@ def _cpu_used(before: dict, after: dict) -> float:
     PostgreSQL backend that ended in between is lost, which only undercounts (they
     end when a gunicorn worker is replaced)."""
     used = sum(max(0.0, now - before.get(pid, 0.0)) for pid, now in after.items())
-    if "master" in after:
+    if any(str(pid).startswith("master") for pid in after):
         used -= sum(then for pid, then in before.items() if pid not in after)
     return max(0.0, used)
 
@@ -354,7 +365,7 @@ def _cpu_model() -> str:
     return platform.processor() or "?"
 
 
-def machine_lines(m: dict, server: dict | None) -> list[str]:
+def machine_lines(m: dict, server: dict | None, load: str = "") -> list[str]:
     after = f", after {m['load_after']}" if m.get("load_after") else ""
     lines = [
         f"- Run: {m['date']}; load average before the run {m['load']}{after} "
@@ -367,7 +378,7 @@ def machine_lines(m: dict, server: dict | None) -> list[str]:
         lines.append(
             f"- gunicorn: {server['workers']} workers x {server['threads']} threads "
             f"({server['worker_class']}, gunicorn.conf.py defaults), max_requests "
-            f"{server['max_requests']}; wrk -t {WRK_THREADS} on the same machine"
+            f"{server['max_requests']}; {load or f'wrk -t {WRK_THREADS}'} on the same machine"
         )
     lines += ["", "```", m["free_h"], "```"]
     return lines

@@ -19,6 +19,7 @@ harness.py; the event and the nodes benchmarks in event.py (load: loadgen.py).
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -409,8 +410,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("benchmark", choices=["join", "audience", "create", "all", "profile"])
+    parser.add_argument(
+        "benchmark", choices=["join", "audience", "create", "all", "profile", "event", "nodes"]
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and work folder")
+    parser.add_argument(
+        "--viewers",
+        type=int,
+        default=int(os.environ.get("BENCH_EVENT_VIEWERS", "5000")),
+        help="event and nodes: viewers who join (5,000; 50,000 takes about an hour)",
+    )
     args = parser.parse_args()
     chosen = ["join", "audience", "create"] if args.benchmark == "all" else [args.benchmark]
     if args.benchmark == "profile":
@@ -422,7 +431,11 @@ def main() -> None:
             ) from None
     if any(b in chosen for b in ("join", "audience")):
         ensure_wrk()
+    import event
+
     runners = {
+        "event": lambda keep: event.bench_event(keep, args.viewers),
+        "nodes": lambda keep: event.bench_nodes(keep, args.viewers),
         "join": bench_join,
         "audience": bench_audience,
         "create": bench_create,
