@@ -57,7 +57,7 @@ class Stats:
         if not self.latencies_us:
             return 0.0
         ordered = sorted(self.latencies_us)
-        return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))]
+        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
     def summary(self) -> dict:
         n = len(self.latencies_us)
