@@ -54,6 +54,7 @@ from harness import (
 DATA = BENCH / "event_data.py"
 PRICE, CREDITS = "5", "100"
 LEAVE_SHARE = 0.1
+PAID_SHARE = 0.1  # viewers who also join a paid stream (every 10th, from the 6th)
 COUNT_ROUNDS = 3  # the slices below send three rounds
 WATCH_SECONDS = 30  # the compressed watch: 3 count polls (10 s), 1 stream read (30 s)
 PACED_SECONDS = int(os.environ.get("BENCH_PACED_SECONDS", "30"))
@@ -73,7 +74,7 @@ REAL_RATES = {
     "leave": LEAVE_SHARE / (3600 * EVENT_HOURS),
     "rejoin": LEAVE_SHARE / (3600 * EVENT_HOURS),
 }
-KINDS = ["join", "viewer-count", "leave", "rejoin", "renew", "detail", "end"]
+KINDS = ["join", "join-paid", "viewer-count", "leave", "rejoin", "renew", "detail", "end"]
 API = "/api/v1/live-stream"
 
 
@@ -171,6 +172,16 @@ async def play_event(address, meter, setup, tokens, concurrency, headline=None, 
             load, meter, "join (ramp)", [join(stream, t) for t in tokens], concurrency, n // 10
         )
     )
+    payers = [t for i, t in enumerate(tokens) if i % round(1 / PAID_SHARE) == 5]
+    slices.append(
+        await _slice(
+            load,
+            meter,
+            "join (paid)",
+            [join(setup["paid_stream"], t, "join-paid") for t in payers],
+            concurrency,
+        )
+    )
     probe_task = asyncio.create_task(probe) if probe is not None else None
     slices.append(
         await _slice(load, meter, "count 1", [count(stream, t) for t in tokens], concurrency)
@@ -215,7 +226,7 @@ async def play_event(address, meter, setup, tokens, concurrency, headline=None, 
     slices.append(await _slice(load, meter, "end", [end(stream, setup["creator_token"])], 1))
     load.close()
     per_kind = per_kind_costs(slices)
-    third = slices[6]["stats"]["viewer-count"].bodies
+    third = next(s for s in slices if s["name"] == "count 3")["stats"]["viewer-count"].bodies
     counts = sorted({b["data"]["viewerCount"] for b in third})
     return {
         "slices": slices,
@@ -388,13 +399,17 @@ def _setup_event(env, title, existing, viewers, prefix) -> tuple[dict, list]:
         "--ids", str(ids),
     )  # fmt: skip
     setup["ids_file"] = str(ids)
+    paying = [u for i, u in enumerate(ids.read_text().split()) if i % round(1 / PAID_SHARE) == 5]
+    setup["paid_ids_file"] = str(env.work / f"{prefix}-paid-ids.txt")
+    Path(setup["paid_ids_file"]).write_text("\n".join(paying) + "\n")
     log(f"{title}: {existing:,} viewers in, {viewers:,} to come; ready in {setup['seconds']} s")
     return setup, tokens.read_text().split("\n")[:-1]
 
 
 def _check(env, setup) -> dict:
     return env.script(
-        DATA, "check", "--stream", setup["stream"], "--ids", setup["ids_file"], "--price", PRICE,
+        DATA, "check", "--stream", setup["stream"], "--paid-stream", setup["paid_stream"],
+        "--ids", setup["ids_file"], "--paid-ids", setup["paid_ids_file"], "--price", PRICE,
         "--credits", CREDITS,
     )  # fmt: skip
 

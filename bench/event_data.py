@@ -67,56 +67,55 @@ def give_credits(ids: list[str], credits: Decimal) -> None:
             )
 
 
-def step_event(args) -> dict:
-    started = time.perf_counter()
-    now = timezone.now()
+def _active_stream(title: str, price: Decimal, now) -> LiveStream:
     (creator_id,) = create_users(1, "host")
-    stream = LiveStream.objects.create(
+    return LiveStream.objects.create(
         id=new_object_id(),
         creator_id=creator_id,
-        title=args.title,
-        channel_name=new_channel_name(args.title),
+        title=title,
+        channel_name=new_channel_name(title),
         status=LiveStreamStatus.ACTIVE,
         started_at=now,
         host_joined_at=now,
         host_present=True,
         created_at=now,
-        price=Decimal(args.price) if Decimal(args.price) else None,
+        price=price or None,
     )
+
+
+def _audience(stream: LiveStream, ids: list[str], now) -> None:
+    """`ids` in the stream's audience (present, nothing charged), by COPY."""
+    joined = now.isoformat()
+    rows = (
+        (new_object_id(), "t", joined, joined, joined, "0", "1", "ios", "", "", "", "",
+         stream.pk, u)
+        for u in ids
+    )  # fmt: skip
+    with transaction.atomic():
+        _copy(Participant._meta.db_table, setup_data.PARTICIPANT_COLUMNS, rows)
+
+
+def step_event(args) -> dict:
+    """The event's free stream and, for the paying subset, a paid stream of another
+    creator, both with the same --existing audience already in."""
+    started = time.perf_counter()
+    now = timezone.now()
+    stream = _active_stream(args.title, Decimal(0), now)
+    paid = _active_stream(f"{args.title} (paid)", Decimal(args.price), now)
     if args.existing:
         ids = create_users(args.existing, "aud")
-        joined = now.isoformat()
-        rows = (
-            (
-                new_object_id(),
-                "t",
-                joined,
-                joined,
-                joined,
-                "0",
-                "1",
-                "ios",
-                "",
-                "",
-                "",
-                "",
-                stream.pk,
-                u,
-            )
-            for u in ids
-        )
-        with transaction.atomic():
-            _copy(Participant._meta.db_table, setup_data.PARTICIPANT_COLUMNS, rows)
+        _audience(stream, ids, now)
+        _audience(paid, ids, now)
     viewers = create_users(args.viewers, args.prefix)
     give_credits(viewers, Decimal(args.credits))
     write_tokens(viewers, args.tokens)
     Path(args.ids).write_text("\n".join(viewers) + "\n")
-    creator = User(id=creator_id, is_active=True)
+    creator = User(id=stream.creator_id, is_active=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {
         "stream": stream.pk,
-        "creator": creator_id,
+        "paid_stream": paid.pk,
         "creator_token": f"Bearer {AccessToken.for_user(creator)}",
         "existing": Participant.objects.filter(live_stream=stream).count(),
         "viewers": len(viewers),
@@ -135,31 +134,42 @@ def step_moderator(args) -> dict:
     return {"username": user.username}
 
 
+def _once(cursor, stream_id: str, ids: list[str]) -> tuple[int, int]:
+    """Of `ids`: how many have exactly one participation in the stream, how many more."""
+    cursor.execute(
+        "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n > 1)"
+        " FROM (SELECT user_id, count(*) AS n FROM livestreams_participant"
+        " WHERE live_stream_id = %s AND user_id = ANY(%s) GROUP BY user_id) AS p",
+        [stream_id, ids],
+    )
+    return cursor.fetchone()
+
+
 def step_check(args) -> dict:
     """What the event left: each figure is compared with what it should be by the
-    harness."""
+    harness. Every viewer holds --credits; those of --paid-ids joined the paid
+    stream and paid its price once."""
     ids = Path(args.ids).read_text().split()
-    price = Decimal(args.price)
+    paid_ids = Path(args.paid_ids).read_text().split()
+    price, credits = Decimal(args.price), Decimal(args.credits)
     stream = LiveStream.objects.get(pk=args.stream)
+    paid = LiveStream.objects.get(pk=args.paid_stream)
     with connection.cursor() as cursor:
+        exactly_one, more = _once(cursor, stream.pk, ids)
+        paid_once, paid_more = _once(cursor, paid.pk, paid_ids)
+        # Each viewer's charges for the paid stream (count and sum) and balance.
         cursor.execute(
-            "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n > 1)"
-            " FROM (SELECT user_id, count(*) AS n FROM livestreams_participant"
-            " WHERE live_stream_id = %s AND user_id = ANY(%s) GROUP BY user_id) AS p",
-            [args.stream, ids],
-        )
-        exactly_one, more = cursor.fetchone()
-        # Each viewer's charges for this stream (count and sum) and balance.
-        cursor.execute(
-            "SELECT count(*) FILTER (WHERE c.n = 1 AND c.total = -%s),"
-            " count(*) FILTER (WHERE c.n IS NULL OR c.n <> 1 OR c.total <> -%s),"
-            " count(*) FILTER (WHERE u.credit_balance = %s - %s)"
+            "SELECT count(*) FILTER (WHERE u.id = ANY(%s) AND c.n = 1 AND c.total = -%s),"
+            " count(*) FILTER (WHERE u.id = ANY(%s) AND (c.n IS NULL OR c.n <> 1"
+            "  OR c.total <> -%s) OR NOT u.id = ANY(%s) AND c.n IS NOT NULL),"
+            " count(*) FILTER (WHERE u.credit_balance = CASE WHEN u.id = ANY(%s)"
+            "  THEN %s - %s ELSE %s END)"
             " FROM accounts_user u LEFT JOIN ("
             "  SELECT user_id, count(*) AS n, sum(amount) AS total FROM accounts_credittransaction"
             "  WHERE live_stream_id = %s AND kind = %s GROUP BY user_id) c ON c.user_id = u.id"
             " WHERE u.id = ANY(%s)",
-            [price, price, Decimal(args.credits), price, args.stream,
-             TransactionKind.STREAM_CHARGE, ids],
+            [paid_ids, price, paid_ids, price, paid_ids, paid_ids, credits, price, credits,
+             paid.pk, TransactionKind.STREAM_CHARGE, ids],
         )  # fmt: skip
         charged_once, charged_wrong, balance_as_expected = cursor.fetchone()
         # The ledger invariant for every user: balance == completed + refunded entries.
@@ -171,37 +181,29 @@ def step_check(args) -> dict:
             " ON l.user_id = u.id",
         )
         users, ledger_mismatches = cursor.fetchone()
-        cursor.execute(
-            "SELECT coalesce(sum(amount), 0) FROM accounts_credittransaction"
-            " WHERE user_id = %s AND live_stream_id = %s AND kind = %s",
-            [stream.creator_id, args.stream, TransactionKind.STREAM_REVENUE],
-        )
-        (revenue,) = cursor.fetchone()
     kicks = {}
     for kick in AgoraKick.objects.filter(live_stream=stream):
         kicks[kick.status] = kicks.get(kick.status, 0) + 1
     rows = Participant.objects.filter(live_stream=stream)
+    revenue = CreditTransaction.objects.filter(
+        user_id=paid.creator_id, live_stream=paid, kind=TransactionKind.STREAM_REVENUE
+    ).values_list("amount", flat=True)
     return {
         "status": stream.status,
         "rows": rows.count(),
         "present": rows.filter(is_present=True).count(),
         "viewers": len(ids),
+        "paying": len(paid_ids),
         "exactly_one": exactly_one,
         "more_than_one": more,
+        "paid_exactly_one": paid_once,
+        "paid_more_than_one": paid_more,
         "charged_once": charged_once,
         "charged_wrong": charged_wrong,
         "balance_as_expected": balance_as_expected,
         "users": users,
         "ledger_mismatches": ledger_mismatches,
-        "creator_revenue": str(revenue),
-        "creator_balance_matches_ledger": User.objects.get(pk=stream.creator_id).credit_balance
-        == sum(
-            CreditTransaction.objects.filter(
-                user_id=stream.creator_id,
-                status__in=[TransactionStatus.COMPLETED, TransactionStatus.REFUNDED],
-            ).values_list("amount", flat=True),
-            Decimal(0),
-        ),
+        "creator_revenue": str(sum(revenue, Decimal(0))),
         "kicks": kicks,
     }
 
@@ -222,7 +224,9 @@ def main() -> None:
     p.add_argument("--password", required=True)
     p = steps.add_parser("check")
     p.add_argument("--stream", required=True)
+    p.add_argument("--paid-stream", required=True)
     p.add_argument("--ids", required=True)
+    p.add_argument("--paid-ids", required=True)
     p.add_argument("--price", default="5")
     p.add_argument("--credits", default="100")
     args = parser.parse_args()

@@ -20,6 +20,7 @@ harness.py; the event and the nodes benchmarks in event.py (load: loadgen.py).
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -421,6 +422,8 @@ def main() -> None:
         help="event and nodes: viewers who join (5,000; 50,000 takes about an hour)",
     )
     args = parser.parse_args()
+    # A SIGTERM ends the run like ^C: the database is dropped and gunicorn stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     chosen = ["join", "audience", "create"] if args.benchmark == "all" else [args.benchmark]
     if args.benchmark == "profile":
         try:
