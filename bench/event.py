@@ -74,6 +74,10 @@ REAL_RATES = {
     "leave": LEAVE_SHARE / (3600 * EVENT_HOURS),
     "rejoin": LEAVE_SHARE / (3600 * EVENT_HOURS),
 }
+# gunicorn replaces a worker after max_requests (5,000 + jitter): its PostgreSQL
+# backend ends with it, and /proc no longer shows what that backend spent. An event
+# sends tens of thousands of requests, so the event benchmarks keep their workers.
+NO_RECYCLING = {"GUNICORN_MAX_REQUESTS": "0"}
 KINDS = ["join", "join-paid", "viewer-count", "leave", "rejoin", "renew", "detail", "end"]
 API = "/api/v1/live-stream"
 
@@ -418,6 +422,7 @@ def bench_event(keep: bool, viewers: int, concurrency: int = CONCURRENCY) -> lis
     import event_report
 
     env = Environment("event", keep)
+    env.env.update(NO_RECYCLING)
     m = machine()
     started = time.monotonic()
     results, checks = {}, {}
@@ -522,6 +527,7 @@ def bench_nodes(keep: bool, viewers: int, concurrency: int = CONCURRENCY) -> lis
     ensure_haproxy()
     broker = os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/9")
     env = Environment("nodes", keep)
+    env.env.update(NO_RECYCLING)
     m = machine()
     started = time.monotonic()
     agora = {

@@ -97,9 +97,10 @@ def kind_table(per_kind: dict, extra: tuple = ()) -> list[str]:
 
 def paced_lines(paced: list, per_viewer: dict) -> list[str]:
     lines = [
-        "| paced watch | viewers | requests | requests/s | p50 ms | p95 ms | p99 ms | errors "
-        "| app cores used | viewers per app core used | PostgreSQL cores used |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| paced watch | viewers | requests | scheduled requests/s | sent requests/s | p50 ms "
+        "| p95 ms | p99 ms | errors | app cores used | viewers per app core used "
+        "| PostgreSQL cores used |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in paced:
         s = all_kinds(p["stats"])
@@ -107,10 +108,18 @@ def paced_lines(paced: list, per_viewer: dict) -> list[str]:
         cores = p["cpu"]["app"] / secs
         lines.append(
             f"| {p['share']:.1f} x the formula | {p['viewers']:,} | {s.requests:,} | "
-            f"{s.requests / secs:.0f} | {ms(s.percentile(50))} | {ms(s.percentile(95))} | "
+            f"{s.requests / PACED_SECONDS:.0f} | {s.requests / secs:.0f} | "
+            f"{ms(s.percentile(50))} | {ms(s.percentile(95))} | "
             f"{ms(s.percentile(99))} | {s.errors} | {cores:.2f} | "
             f"{p['viewers'] / max(cores, 1e-9):,.0f} | {p['cpu']['db'] / secs:.2f} |"
         )
+    if any(p["cpu"]["seconds"] > 1.2 * PACED_SECONDS for p in paced):
+        lines += [
+            "",
+            "A paced watch that took more than 1.2 x its schedule did not play its viewers' "
+            "timers (the server, or the load generator, fell behind): its latencies are "
+            "those of a queue, and its app cores used are not those of that many viewers.",
+        ]
     return lines
 
 
