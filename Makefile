@@ -89,7 +89,9 @@ clean:
 # Against gunicorn with the production settings, on the PostgreSQL of 127.0.0.1:5432
 # (database allmine_bench, created and dropped) and the Redis of 127.0.0.1:6379
 # (database 2, flushed); the load comes from wrk (apt-get installs it when run as root).
-.PHONY: bench bench-join bench-audience bench-create
+# bench-event and bench-nodes load with bench/loadgen.py; bench-nodes also runs HAProxy
+# (apt-get installs it), a Celery worker (broker: Redis database 9) and the Agora stand-in.
+.PHONY: bench bench-join bench-audience bench-create bench-event bench-nodes
 
 bench-join: install
 	$(PY) bench/run.py join
@@ -99,6 +101,12 @@ bench-audience: install
 
 bench-create: install
 	$(PY) bench/run.py create
+
+bench-event: install
+	$(PY) bench/run.py event
+
+bench-nodes: install
+	$(PY) bench/run.py nodes
 
 bench: install
 	$(PY) bench/run.py all

@@ -66,6 +66,7 @@ PARTICIPANT_COLUMNS = (
     "is_present",
     "first_joined_at",
     "last_joined_at",
+    "last_seen_at",
     "watch_seconds",
     "join_count",
     "device_type",
@@ -163,7 +164,22 @@ def step_stream(args) -> dict:
         ids = create_users(args.participants, "aud")
         joined = now.isoformat()
         rows = (
-            (new_object_id(), "t", joined, joined, "0", "1", "ios", "", "", "", "", stream.pk, u)
+            (
+                new_object_id(),
+                "t",
+                joined,
+                joined,
+                joined,
+                "0",
+                "1",
+                "ios",
+                "",
+                "",
+                "",
+                "",
+                stream.pk,
+                u,
+            )
             for u in ids
         )
         with transaction.atomic():
