@@ -8,6 +8,7 @@ published into the stream's Signaling (RTM) channel by a background task
 (`services.rtm_messages`)."""
 
 import unicodedata
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -56,7 +57,7 @@ def clean_content(content: object) -> str:
     return text
 
 
-def _publish(stream: LiveStream, event: str, **subject) -> None:
+def _publish(stream: LiveStream, event: str, **subject: Any) -> None:
     message = rtm_message_record(live_stream=stream, event=event, **subject)
     if message is not None:
         enqueue_on_commit(rtm_message_run, message.pk)

@@ -106,7 +106,8 @@ def rtm_message_run(*, message_id: int, render: Callable[[RtmMessage], str]) -> 
         "chat_message__sender__profile_photo",
         "superlike__sender__profile_photo",
     ).get(pk=message_id)
-    if message.event == RtmEvent.CHAT_MESSAGE and message.chat_message.hidden_at is not None:
+    chat_message = message.chat_message
+    if message.event == RtmEvent.CHAT_MESSAGE and chat_message and chat_message.hidden_at:
         return _drop(message, "The chat message was removed before it was sent.")
     max_age = timedelta(seconds=settings.CHAT_RTM_MAX_AGE_SECONDS)
     if now - message.created_at > max_age:

@@ -5,11 +5,13 @@ callbacks), against the local Agora stand-in; a failure is retried with backoff
 by the sweep, a message too old or removed first is dropped, and nothing is
 published for what was refused."""
 
+import io
 import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.services.credits import credits_grant
@@ -240,3 +242,22 @@ def test_a_broker_down_at_the_commit_still_answers_and_the_sweep_sends_it(
     assert agora.messages == []
     assert periodic.retry_rtm_messages() == {"enqueued": 1}
     assert len(agora.messages) == 1  # sent once, by the sweep
+
+
+@pytest.mark.django_db
+def test_the_staff_command_publishes_what_is_due(
+    agora, client_for, stream, viewer, django_capture_on_commit_callbacks
+):
+    agora.answer("rtm.channel-message", "error", status=500)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_envelope(send(client_for(viewer), stream), 201)
+    row = RtmMessage.objects.get()
+    make_due(row)
+    dry = io.StringIO()
+    call_command("retry_rtm_messages", "--dry-run", stdout=dry)
+    assert f"would publish message {row.pk} (chatMessage)" in dry.getvalue()
+    assert len(agora.messages) == 0
+    out = io.StringIO()
+    call_command("retry_rtm_messages", stdout=out)
+    assert "Sent 1 message(s); 0 failed again" in out.getvalue()
+    assert len(agora.messages) == 1
