@@ -115,6 +115,7 @@ REPORTS_MIGRATION = importlib.import_module(
     "livestreams.migrations.0008_moderators_see_reports_and_gifts"
 )
 MODERATORS_MIGRATION = importlib.import_module("livestreams.migrations.0003_moderators_group")
+CHAT_MIGRATION = importlib.import_module("livestreams.migrations.0015_moderators_see_chat")
 
 
 def run_moderators_migration(forwards: bool = True) -> None:
@@ -132,12 +133,16 @@ def run_moderators_migration(forwards: bool = True) -> None:
 
 
 def run_later_moderator_grants() -> None:
-    """The later data migration giving the Moderators group the view permissions
-    of the report queue and the gifts."""
-    state = MigrationExecutor(connection).loader.project_state(
-        ("livestreams", "0008_moderators_see_reports_and_gifts"), at_end=True
-    )
-    REPORTS_MIGRATION.grant(state.apps, None)
+    """The later data migrations giving the Moderators group the view permissions
+    of the report queue and the gifts, then of the chat."""
+    for name, migration in (
+        ("0008_moderators_see_reports_and_gifts", REPORTS_MIGRATION),
+        ("0015_moderators_see_chat", CHAT_MIGRATION),
+    ):
+        state = MigrationExecutor(connection).loader.project_state(
+            ("livestreams", name), at_end=True
+        )
+        migration.grant(state.apps, None)
 
 
 # --- Pages' forms ---------------------------------------------------------------------

@@ -74,11 +74,23 @@ def with_default_limit(params, default: int):
     return query
 
 
+def page_request(params, default_limit: int = DEFAULT_LIMIT) -> tuple[int, int]:
+    """The page number and the limit `page` and `limit` ask for (page < 1 is 1;
+    limit `default_limit` when absent, clamped to 1..100); a 400 for anything
+    but whole numbers. For a view that checks them before it looks anything up."""
+    number = max(1, _integer(params, "page", 1))
+    limit = min(MAX_LIMIT, max(1, _integer(params, "limit", default_limit)))
+    return number, limit
+
+
 def paginate(queryset, params) -> Page:
     """One page of `queryset` as asked by `page` and `limit` (page < 1 is 1; limit
     is 10 by default and at most 100)."""
-    number = max(1, _integer(params, "page", 1))
-    limit = min(MAX_LIMIT, max(1, _integer(params, "limit", DEFAULT_LIMIT)))
+    return paginate_at(queryset, *page_request(params))
+
+
+def paginate_at(queryset, number: int, limit: int) -> Page:
+    """Page `number` of `queryset`, `limit` items a page (a count and a slice)."""
     total = queryset.count()
     offset = (number - 1) * limit
     items = list(queryset[offset : offset + limit]) if offset < total else []

@@ -211,6 +211,9 @@ API_THROTTLE_RATES = {
     "register": env.str("THROTTLE_REGISTER", default="5/minute"),
     "gifts": env.str("THROTTLE_GIFTS", default="30/minute"),
     "reports": env.str("THROTTLE_REPORTS", default="10/hour"),
+    # API-more §6.5: chat messages per user and stream, superlikes per user.
+    "chat": env.str("THROTTLE_CHAT", default="20/minute"),
+    "superlikes": env.str("THROTTLE_SUPERLIKES", default="10/minute"),
 }
 
 # Failed sign-ins per account (the API's and the admin's alike; see
@@ -319,6 +322,13 @@ REPLAY_RENTAL_HOURS = 24
 REMINDER_NOTIFIER = env.str("REMINDER_NOTIFIER", default="livestreams.notifiers.LoggingNotifier")
 # Gift images: the largest SVG staff may upload (bytes).
 GIFT_SVG_MAX_BYTES = env.int("GIFT_SVG_MAX_BYTES", default=200 * 1024)
+# The price of one superlike in credits (API-more §8.3): above 0, at most 2 decimals.
+SUPERLIKE_PRICE = Decimal(env.str("SUPERLIKE_PRICE", default="10"))
+if SUPERLIKE_PRICE <= 0 or SUPERLIKE_PRICE.quantize(Decimal("0.01")) != SUPERLIKE_PRICE:
+    raise environ.ImproperlyConfigured("SUPERLIKE_PRICE must be above 0 with at most 2 decimals.")
+# Chat messages published live into the stream's Signaling channel: one not sent
+# within this many seconds (Agora failing meanwhile) is dropped, not shown late.
+CHAT_RTM_MAX_AGE_SECONDS = env.int("CHAT_RTM_MAX_AGE_SECONDS", default=300)
 # Revenue shares of stream charges and replay rentals; the platform keeps the rest.
 REVENUE_SHARE_SOLO_CREATOR = Decimal(env.str("REVENUE_SHARE_SOLO_CREATOR", default="0.80"))
 REVENUE_SHARE_DUO_CREATOR = Decimal(env.str("REVENUE_SHARE_DUO_CREATOR", default="0.40"))

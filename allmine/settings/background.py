@@ -15,7 +15,11 @@ from allmine.settings.base import REDIS_URL, VAR_DIR, env
 # the commit that asked for it, and a failing task never fails the request.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # The task modules (the package `livestreams.tasks` imports none of them itself).
-CELERY_IMPORTS = ("livestreams.tasks.agora", "livestreams.tasks.periodic")
+CELERY_IMPORTS = (
+    "livestreams.tasks.agora",
+    "livestreams.tasks.chat",
+    "livestreams.tasks.periodic",
+)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True  # the jobs' state is in our own tables
@@ -44,6 +48,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "retry-agora-kicks": {"task": "livestreams.retry_agora_kicks", "schedule": 60.0},
     "retry-agora-recordings": {"task": "livestreams.retry_agora_recordings", "schedule": 60.0},
+    "retry-rtm-messages": {"task": "livestreams.retry_rtm_messages", "schedule": 60.0},
     "reconcile-presence": {"task": "livestreams.reconcile_presence", "schedule": 60.0},
     "prune-agora-notices": {
         "task": "livestreams.prune_agora_notices",

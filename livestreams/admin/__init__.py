@@ -10,6 +10,8 @@ is audited.
 - `funding`: the funding progress page and its CSV export;
 - `related`: read-only tables of participants, contributions, bans, rentals;
 - `reports`: the moderators' queue of reports;
+- `chat`: the chat messages (which moderators remove), the superlikes, the
+  Signaling messages the server publishes, and the stream page's chat;
 - `gifts`: the gift types staff manage, the gifts sent, the reminders;
 - `agora`: the Agora jobs (kicks, recordings) and notices, read-only, with the
   failures easy to find.
@@ -18,6 +20,7 @@ is audited.
 from livestreams.admin import (
     actions,
     agora,
+    chat,
     dashboard,
     funding,
     gifts,
@@ -30,6 +33,7 @@ from livestreams.admin import (
 __all__ = [
     "actions",
     "agora",
+    "chat",
     "dashboard",
     "funding",
     "gifts",

@@ -9,6 +9,7 @@ from allmine.core.history import (
     register_target,
     show_choice,
     show_number,
+    show_text,
     show_user,
     show_when,
 )
@@ -20,6 +21,8 @@ register_target(
     deletedAt=Change(_("removed at"), show_when),
     bannedUser=Change(_("banned user"), show_user, is_user=True),
     actionType=Change(_("ban type"), show_choice(BanAction.choices)),
+    chatMessage=Change(_("chat message"), show_text),
+    messageSender=Change(_("sender"), show_user, is_user=True),
 )
 
 register_action("end", _("ended"), _("{actor} ended “{target}”"))
@@ -39,4 +42,10 @@ register_action(
     _("ban lifted"),
     _("{actor} lifted the ban of {user} on “{target}”"),
     about_user="bannedUser",
+)
+register_action(
+    "chat_message_remove",
+    _("chat message removed"),
+    _("{actor} removed a chat message of {user} in “{target}”"),
+    about_user="messageSender",
 )

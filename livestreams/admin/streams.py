@@ -26,6 +26,7 @@ from allmine.core.errors import ApiError
 from allmine.core.history import admin_link
 from allmine.core.media import media_url
 from livestreams.admin.actions import STREAM_ACTIONS, BanFromStream
+from livestreams.admin.chat import chat_preview
 from livestreams.admin.filters import (
     AccessTypeFilter,
     FundingGoalFilter,
@@ -155,6 +156,8 @@ class LiveStreamAdmin(
         "audience",
         "audience_with_bans",
         "contributions",
+        "chat",
+        "chat_with_remove",
         "history",
     )
 
@@ -242,6 +245,7 @@ class LiveStreamAdmin(
                 },
             ),
             (_("Audience"), {"fields": ("audience_with_bans" if may_ban else "audience",)}),
+            (_("Chat"), {"fields": ("chat_with_remove" if may_ban else "chat",)}),
             (
                 _("Moderation"),
                 {
@@ -422,6 +426,14 @@ class LiveStreamAdmin(
                 gettext("All contributions to this stream"),
             ),
         )
+
+    @admin.display(description=_("chat, latest first"))
+    def chat(self, obj):
+        return chat_preview(obj, with_remove=False)
+
+    @admin.display(description=_("chat, latest first"))
+    def chat_with_remove(self, obj):
+        return chat_preview(obj, with_remove=True)
 
     @admin.display(description=_("audit history"))
     def history(self, obj):

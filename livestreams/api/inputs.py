@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from allmine.core.fields import (
+    CONTROL_CHARACTER_CLASS,
     EARLIEST_ACCEPTED,
     DayOrTimestampField,
     FormInputSerializer,
@@ -25,7 +26,12 @@ from allmine.core.fields import (
 from allmine.core.pagination import MAX_LIMIT
 from allmine.core.queries import QueryParametersSerializer
 from livestreams.lifecycle import LiveStreamStatus
-from livestreams.models import BanAction, LiveStreamType, ReportType
+from livestreams.models import (
+    CHAT_MESSAGE_MAX_CHARACTERS,
+    BanAction,
+    LiveStreamType,
+    ReportType,
+)
 from livestreams.selectors.discovery import GUEST_STREAM_SORTS
 
 
@@ -412,3 +418,39 @@ class LiveStreamCreateJsonInputSerializer(LiveStreamCreateInputSerializer):
     """The create body as JSON: the same fields, without the thumbnail file."""
 
     thumbnail = None  # type: ignore[assignment]  # DRF's way of dropping an inherited field
+
+
+# A chat message may hold line breaks but no other control character, tab included
+# (API-more §8.1); the schema's pattern says the same.
+_CHAT_REFUSED_CLASS = CONTROL_CHARACTER_CLASS + r"\u0009"
+
+
+def _no_tab(value: str) -> None:
+    if "\t" in value:
+        raise serializers.ValidationError(
+            "Control characters other than line breaks are not allowed."
+        )
+
+
+class ChatContentField(TextField):
+    def __init__(self, **kwargs):
+        kwargs["validators"] = [*kwargs.get("validators", []), _no_tab]
+        super().__init__(**kwargs)
+
+    def openapi_facts(self, direction: str) -> dict:
+        facts = super().openapi_facts(direction)
+        if "pattern" in facts:
+            facts["pattern"] = (
+                rf"^[^{_CHAT_REFUSED_CLASS}]*[^\s{_CHAT_REFUSED_CLASS}][^{_CHAT_REFUSED_CLASS}]*$"
+            )
+        return facts
+
+
+class ChatMessageInputSerializer(serializers.Serializer):
+    content = ChatContentField(
+        max_length=CHAT_MESSAGE_MAX_CHARACTERS,
+        help_text=(
+            f"Plain text, trimmed: 1 to {CHAT_MESSAGE_MAX_CHARACTERS} characters; line breaks "
+            "are the only control characters allowed."
+        ),
+    )

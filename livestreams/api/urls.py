@@ -4,6 +4,7 @@ from livestreams.api import (
     actions,
     agora_events,
     bans,
+    chat,
     discovery,
     gifts,
     joining,
@@ -44,6 +45,8 @@ urlpatterns = [
     path("live-stream/<str:live_stream_id>/reminder", room.ReminderView.as_view()),
     path("live-stream/<str:live_stream_id>/viewers", room.ViewersView.as_view()),
     path("live-stream/<str:live_stream_id>/gift-statistics", room.GiftStatisticsView.as_view()),
+    path("live-stream/<str:stream_id>/chat/messages", chat.ChatMessagesView.as_view()),
+    path("live-stream/<str:stream_id>/chat/superlike", chat.SuperlikeView.as_view()),
     path(
         "participant/stream/<str:stream_id>/statistics",
         room.ParticipantStatisticsView.as_view(),

@@ -11,6 +11,14 @@ from livestreams.models.agora import (
 )
 from livestreams.models.audience import Participant
 from livestreams.models.bans import BanAction, LiveStreamBan
+from livestreams.models.chat import (
+    CHAT_MESSAGE_MAX_CHARACTERS,
+    ChatMessage,
+    RtmEvent,
+    RtmMessage,
+    RtmMessageStatus,
+    Superlike,
+)
 from livestreams.models.gifts import Gift, GiftType
 from livestreams.models.money import Contribution, ContributionStatus, ReplayAccess
 from livestreams.models.recording import ACTIVE_RECORDING_STATUSES, Recording, RecordingStatus
@@ -30,6 +38,7 @@ from livestreams.models.streams import (
 
 __all__ = [
     "ACTIVE_RECORDING_STATUSES",
+    "CHAT_MESSAGE_MAX_CHARACTERS",
     "FUNDING_RATIO",
     "INTEREST_LABELS",
     "MONEY",
@@ -40,6 +49,7 @@ __all__ = [
     "AgoraNotice",
     "AgoraNoticeOutcome",
     "BanAction",
+    "ChatMessage",
     "Contribution",
     "ContributionStatus",
     "Gift",
@@ -58,8 +68,12 @@ __all__ = [
     "ReplayAccess",
     "ReportStatus",
     "ReportType",
+    "RtmEvent",
+    "RtmMessage",
+    "RtmMessageStatus",
     "StreamReminder",
     "StreamReport",
+    "Superlike",
     "UnsignedBigIntegerField",
     "interest_label",
 ]

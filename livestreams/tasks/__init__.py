@@ -7,8 +7,10 @@ tables (`AgoraKick`, `Recording`), which the back office shows.
 
 - `agora`: the work on one kick or one recording, enqueued by the services
   (`delay_on_commit`: after the transaction that asked for it commits);
+- `chat`: publishing one message into a stream's Signaling channel (a chat
+  message, its removal, a superlike), enqueued by `services.chat`;
 - `periodic`: what beat runs (expire, end overdue, settle replay revenue, the
-  sweeps that retry kicks and recordings, presence, pruning old notices), each
+  sweeps that retry kicks, recordings and Signaling messages, presence, pruning old notices), each
   under a lock so that two runs never overlap.
 
 The services that enqueue (bans, moderation, broadcasting, agora_notices,

@@ -13,8 +13,16 @@ from typing import Any
 from celery import shared_task
 
 from allmine.core.commands import single_run
-from livestreams.services import agora_kicks, agora_notices, jobs, presence, recording
+from livestreams.services import (
+    agora_kicks,
+    agora_notices,
+    jobs,
+    presence,
+    recording,
+    rtm_messages,
+)
 from livestreams.tasks.agora import agora_kick_run, recording_run
+from livestreams.tasks.chat import rtm_message_run
 
 logger = logging.getLogger("allmine.jobs")
 BUSY = "another run in progress"
@@ -70,6 +78,17 @@ def retry_agora_recordings() -> Any:
         return {"enqueued": len(due)}
 
     return _locked("retry_agora_recordings", work)
+
+
+@shared_task(name="livestreams.retry_rtm_messages")
+def retry_rtm_messages() -> Any:
+    def work() -> dict[str, int]:
+        due = list(rtm_messages.rtm_messages_due().values_list("pk", flat=True)[:SWEEP_BATCH])
+        for message_id in due:
+            rtm_message_run.delay(message_id)
+        return {"enqueued": len(due)}
+
+    return _locked("retry_rtm_messages", work)
 
 
 @shared_task(name="livestreams.reconcile_presence")

@@ -61,6 +61,8 @@ THROTTLED = {
     # API-more §6.5
     ("post", "/api/v1/gifts/create"),
     ("post", "/api/v1/live-stream-reports/{stream_id}"),
+    ("post", "/api/v1/live-stream/{stream_id}/chat/messages"),
+    ("post", "/api/v1/live-stream/{stream_id}/chat/superlike"),
     # Issue 10: image uploads per user.
     ("patch", "/api/v1/users/profile/photo"),
 }
@@ -90,6 +92,8 @@ STATE_CONFLICTS = {
     ("post", "/api/v1/live-stream/{live_stream_id}/reminder"),
     ("post", "/api/v1/live-stream-reports/{stream_id}"),
     ("post", "/api/v1/gifts/create"),
+    ("post", "/api/v1/live-stream/{stream_id}/chat/messages"),
+    ("post", "/api/v1/live-stream/{stream_id}/chat/superlike"),
 }
 # Endpoints that take a token if one is sent (API-more §6.1: auth optional or none).
 OPTIONAL_TOKEN = {
@@ -822,6 +826,38 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
         as_creator.post("/api/v1/gifts/create", gift, format="json"),
         403,
     )
+    chat = f"{detail}/chat/messages"
+    sent = check(
+        "post",
+        "/api/v1/live-stream/{stream_id}/chat/messages",
+        as_viewer.post(chat, {"content": "Merhaba!"}, format="json"),
+        201,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/{stream_id}/chat/messages",
+        as_viewer.post(chat, {"content": "a\tb"}, format="json"),
+        400,
+    )
+    history = check(
+        "get",
+        "/api/v1/live-stream/{stream_id}/chat/messages",
+        as_guest.get(chat, {"limit": 5}),
+        200,
+    )
+    assert [m["_id"] for m in history["messages"]] == [sent["_id"]]
+    check(
+        "post",
+        "/api/v1/live-stream/{stream_id}/chat/superlike",
+        as_viewer.post(f"{detail}/chat/superlike"),
+        201,
+    )
+    check(
+        "post",
+        "/api/v1/live-stream/{stream_id}/chat/superlike",
+        as_creator.post(f"{detail}/chat/superlike"),
+        403,
+    )
     statistics = check(
         "get",
         "/api/v1/live-stream/{live_stream_id}/gift-statistics",
@@ -1045,8 +1081,8 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
         as_viewer.get("/api/v1/users/me/transactions", {"page": 1}),
         200,
     )
-    # grant, gift, contribution, refund, rental
-    assert ledger["pagination"]["totalItems"] == 5
+    # grant, gift, superlike, contribution, refund, rental
+    assert ledger["pagination"]["totalItems"] == 6
     debits = check(
         "get",
         "/api/v1/users/me/transactions",

@@ -152,6 +152,10 @@ MODERATOR_SEES_TOO = {
     ("livestreams", "view_gift"),
     ("livestreams", "view_gifttype"),
     ("livestreams", "view_streamreminder"),
+    # The chat: moderators remove messages (a moderator action, not a change).
+    ("livestreams", "view_chatmessage"),
+    ("livestreams", "view_superlike"),
+    ("livestreams", "view_rtmmessage"),
 }
 
 
@@ -721,6 +725,7 @@ def test_change_form_groups_fields_and_shows_inlines_audience_contributions_hist
         "Funding",
         "Replay",
         "Audience",
+        "Chat",
         "Moderation",
     ]
     text = response.text

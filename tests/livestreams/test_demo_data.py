@@ -14,12 +14,14 @@ from accounts.models import CreditTransaction, ProfilePhoto, User
 from livestreams.lifecycle import LiveStreamStatus, is_fundable, is_rentable
 from livestreams.management.commands.load_demo_data import (
     ADMIN_USERNAME,
+    DEMO_CHAT,
     DEMO_GIFTS,
     DEMO_PASSWORD,
     DEMO_USERS,
     MODERATOR_USERNAME,
 )
 from livestreams.models import (
+    ChatMessage,
     Gift,
     GiftType,
     Guest,
@@ -29,6 +31,7 @@ from livestreams.models import (
     ReportStatus,
     StreamReminder,
     StreamReport,
+    Superlike,
 )
 from tests.helpers import assert_balances_add_up, world_snapshot
 
@@ -62,7 +65,8 @@ def test_demo_data_loads_twice_on_an_empty_database(moderators_group, media_root
 
     made = int(READY.search(first).group(1))
     usernames = [username for username, *_ in DEMO_USERS]
-    room = len(DEMO_GIFTS) + 2 + 2 + 1 + 1  # gift types, viewers, gifts, a report, a reminder
+    # Gift types, viewers, chat messages, a superlike, gifts, a report, a reminder.
+    room = len(DEMO_GIFTS) + 2 + len(DEMO_CHAT) + 1 + 2 + 1 + 1
     assert made == len(usernames) + 2 + 4 + 1 + room  # users, admin and moderator, streams, photo
     assert set(User.objects.values_list("username", flat=True)) == {
         *usernames,
@@ -142,6 +146,11 @@ def test_the_demo_has_a_live_room_and_runs_twice_harmlessly(moderators_group, me
     assert (report.status, report.reporter.username) == (ReportStatus.OPEN, "demo_fan")
     assert StreamReminder.objects.filter(user__username="demo_viewer").count() == 1
     assert CreditTransaction.objects.filter(kind="gift_revenue", user=live.creator).exists()
+    chat = ChatMessage.objects.filter(live_stream=live).order_by("created_at", "id")
+    assert [(m.sender.username, m.content) for m in chat] == DEMO_CHAT
+    superlike = Superlike.objects.get(live_stream=live)
+    assert superlike.sender.username == "demo_fan"
+    assert CreditTransaction.objects.filter(kind="superlike_revenue", user=live.creator).exists()
     before = row_counts()
 
     out = io.StringIO()

@@ -122,6 +122,9 @@ MATRIX = [
     ("report",            401, 403,  201,  201,     201,    401,   201,   201),
     ("gift-types",        401, 200,  200,  200,     200,    401,   200,   200),
     ("gift-create",       401, 403,  403,  201,     403,    401,   403,   403),
+    ("chat-send",         401, 201,  201,  201,     403,    401,   403,   403),
+    ("chat-history",      401, 200,  200,  200,     403,    401,   200,   200),
+    ("superlike",         401, 403,  403,  201,     403,    401,   403,   403),
 ]  # fmt: skip
 # Values worth a word:
 # - create: anyone signed in; the creator already has an open (active) stream
@@ -154,6 +157,10 @@ MATRIX = [
 # - report: anyone but the creator; a ban does not stop a report.
 # - gift-create: audience members only (not the creator, a guest, or someone who
 #   never joined, such as the moderator and the stranger); not a BLOCK-banned one.
+# - chat-send: members (the creator, the guests, the audience), not a banned one;
+#   a moderator who never joined is no member (they remove messages in the admin).
+# - chat-history: any signed-in user but a BLOCK-banned one.
+# - superlike: as gift-create (a CHAT_ONLY ban refuses it too: tests/livestreams/test_chat.py).
 CASES = [
     (endpoint, role, status)
     for endpoint, *statuses in MATRIX
@@ -383,6 +390,12 @@ ENDPOINTS = {
             {"giftTypeId": a_gift_type().pk, "liveStreamId": w.stream.pk},
         ),
     ),
+    "chat-send": (
+        "active",
+        lambda w: ("post", f"{API}/{w.stream.pk}/chat/messages", {"content": "Merhaba!"}),
+    ),
+    "chat-history": ("active", lambda w: ("get", f"{API}/{w.stream.pk}/chat/messages", None)),
+    "superlike": ("active", lambda w: ("post", f"{API}/{w.stream.pk}/chat/superlike", None)),
 }
 
 
@@ -391,7 +404,7 @@ def a_gift_type() -> GiftType:
 
 
 # The endpoints that spend the caller's credits.
-PAYING = {"fund", "replay-rentals", "gift-create"}
+PAYING = {"fund", "replay-rentals", "gift-create", "superlike"}
 # Requests that write nothing although they are not GETs.
 WRITES_NOTHING = {"renew-token"}
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from allmine.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKER_SERVICES = ("agora_kicks", "recording", "presence")
+WORKER_SERVICES = ("agora_kicks", "recording", "presence", "rtm_messages")
 
 
 def settings_in_a_fresh_process(**env: str) -> dict:
@@ -75,6 +75,7 @@ def test_every_scheduled_job_is_a_registered_task_locked_like_its_staff_command(
         "livestreams.settle_replay_revenue",
         "livestreams.retry_agora_kicks",
         "livestreams.retry_agora_recordings",
+        "livestreams.retry_rtm_messages",
         "livestreams.reconcile_presence",
         "livestreams.prune_agora_notices",
     }

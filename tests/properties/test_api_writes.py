@@ -367,3 +367,34 @@ def test_a_registration_is_refused_cleanly_or_readable_everywhere(
         else:
             event(f"refused {response.status_code} {refused_fields(response)}")
             outcome.refused(response)
+
+
+@PROFILE
+@given(
+    content=st.one_of(
+        edge.text(500),
+        st.sampled_from([None, 0, True, ["hi"], {"text": "hi"}, "a\tb", "\r\n", "ok\r\nok"]),
+    )
+)
+@pytest.mark.django_db
+def test_a_chat_message_is_refused_cleanly_or_readable_in_the_history(
+    world, example, media_root, settings, content
+):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "chat": None}
+    client = client_of(world.me)
+    url = f"/api/v1/live-stream/{world.my_active.pk}/chat/messages"
+    with example():
+        outcome = Outcome(lambda: media_files(media_root))
+        response = post_json(client, url, {"content": content})
+        if response.status_code == 201:
+            event("accepted")
+            sent = assert_envelope(response, 201)
+            assert isinstance(content, str)
+            assert sent["content"] == content.strip() and 1 <= len(sent["content"]) <= 500
+            history = assert_envelope(client.get(url), 200)
+            assert [m["_id"] for m in history["messages"]] == [sent["_id"]]
+            assert history["messages"][0]["content"] == sent["content"]
+        else:
+            event(f"refused {response.status_code} {refused_fields(response)}")
+            assert response.status_code == 400
+            outcome.refused(response)

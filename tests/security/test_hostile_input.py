@@ -233,6 +233,18 @@ def test_a_field_over_its_maximum_length_is_a_400(world, unchanged, url, body, f
             "giftTypeId",
             id="gift-type-id-10000",
         ),
+        pytest.param(
+            "/api/v1/live-stream/{my_active}/chat/messages",
+            {"content": "c" * 501},
+            "content",
+            id="chat-content-501",
+        ),
+        pytest.param(
+            "/api/v1/live-stream/{my_active}/chat/messages",
+            {"content": {"$ne": None}},
+            "content",
+            id="chat-content-object",
+        ),
     ],
 )
 def test_a_room_field_over_its_limit_is_a_400(world, unchanged, url, body, field):
@@ -425,6 +437,15 @@ def test_a_control_character_in_a_search_or_filter_is_a_400(world, unchanged, ch
     assert_error(client.get(bans, {"targetUser": f"a{char}b"}), 400, contains="targetUser:")
 
 
+@pytest.mark.parametrize(
+    "char", [*CONTROL_CHARACTERS.values(), "\t"], ids=[*CONTROL_CHARACTERS, "tab"]
+)
+def test_a_control_character_in_a_chat_message_is_a_400(world, unchanged, char):
+    url = f"/api/v1/live-stream/{world.my_active.pk}/chat/messages"
+    body = {"content": f"bad{char}text"}
+    assert_error(send_json(client_of(world.me), "POST", url, body), 400, contains="content:")
+
+
 ACCEPTED_TEXT = {
     "emoji": "Launch party 🎉🚀 👩‍👩‍👧",
     "rtl-override": "harmless\u202etxt.exe",
@@ -471,6 +492,22 @@ def test_unicode_and_injection_strings_in_a_stream_are_stored_and_returned_verba
     listed = assert_envelope(client.get(f"/api/v1/live-stream?creator={world.newcomer.pk}"), 200)
     assert [s["title"] for s in listed] == [text]
     assert LiveStream.objects.count() == len(world.streams) + 1  # nothing else happened
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*ACCEPTED_TEXT.values(), *INJECTION_TEXT.values()],
+    ids=[*ACCEPTED_TEXT, *INJECTION_TEXT],
+)
+def test_unicode_and_injection_strings_in_a_chat_message_are_stored_and_returned_verbatim(
+    world, text
+):
+    client = client_of(world.me)
+    url = f"/api/v1/live-stream/{world.my_active.pk}/chat/messages"
+    sent = assert_envelope(send_json(client, "POST", url, {"content": f"{text}\r\n{text}"}), 201)
+    assert sent["content"] == f"{text}\r\n{text}"
+    history = assert_envelope(client.get(url), 200)
+    assert [m["content"] for m in history["messages"]] == [f"{text}\r\n{text}"]
 
 
 @pytest.mark.parametrize(
@@ -525,6 +562,7 @@ def test_injection_strings_in_a_sign_in_are_refused(world, unchanged, text):
         "/api/v1/live-stream/64d15f9e2e6c8f4d5a12345%00/viewer-count",
         "/api/v1/live-stream/' OR 1=1 --/viewers",
         "/api/v1/live-stream/{{7*7}}/gift-statistics",
+        "/api/v1/live-stream/' OR 1=1 --/chat/messages",
         "/api/v1/live-stream/user/' OR '1'='1/past-streams",
         "/api/v1/live-stream/user/%00/upcoming-live-streams",
         "/api/v2/live-stream/user/${7*7}/upcoming-live-streams",
@@ -548,6 +586,15 @@ def test_injection_strings_in_a_sign_in_are_refused(world, unchanged, text):
 )
 def test_injection_strings_in_a_url_are_a_400(world, unchanged, url):
     assert_error(client_of(world.me).get(url), 400)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"page": "' OR 1=1 --"}, {"limit": "${7*7}"}, {"page": "1e999"}, {"limit": "%00"}],
+)
+def test_injection_strings_in_the_chat_historys_paging_are_a_400(world, unchanged, query):
+    url = f"/api/v1/live-stream/{world.my_active.pk}/chat/messages"
+    assert_error(client_of(world.me).get(url, query), 400)
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999", "0x10", "1_0"])

@@ -1,5 +1,6 @@
 """Demo data for `make run`: users, a profile photo, streams in several states,
-and a live room with viewers, gifts, a reminder and an open report, all made
+and a live room with viewers, chat messages, a superlike, gifts, a reminder and
+an open report, all made
 through the same services as the API.
 
 Idempotent: running it again finds what it made before and adds only what is
@@ -23,6 +24,7 @@ from accounts.services.credits import credits_grant
 from accounts.services.photos import profile_photo_set
 from livestreams.lifecycle import LIVE
 from livestreams.models import (
+    ChatMessage,
     Gift,
     GiftType,
     LiveStream,
@@ -30,9 +32,11 @@ from livestreams.models import (
     Participant,
     StreamReminder,
     StreamReport,
+    Superlike,
 )
 from livestreams.services.audience import livestream_join_as_audience
 from livestreams.services.broadcasting import livestream_join_as_creator
+from livestreams.services.chat import chat_message_send, superlike_send
 from livestreams.services.creation import livestream_create
 from livestreams.services.gifts import gift_send, gift_type_save
 from livestreams.services.moderation import livestream_cancel, livestream_end
@@ -48,12 +52,23 @@ DEMO_USERS = [
     ("demo_guest", "Ece", "Kaya", "invited guest"),
     ("demo_viewer", "Mert", "Demir", "viewer"),
     ("demo_host", "Selin", "Aydın", "creator of the active stream"),
-    ("demo_fan", "Can", "Öztürk", "viewer of the active stream (sends gifts, reported it)"),
+    (
+        "demo_fan",
+        "Can",
+        "Öztürk",
+        "viewer of the active stream (chats, sends gifts and a superlike, reported it)",
+    ),
 ]
 ADMIN_USERNAME = "admin"
 MODERATOR_USERNAME = "demo_moderator"
 LIVE_TITLE = "Canlı oyun gecesi"
 FUNDED_TITLE = "Yeni ürün tanıtımı"
+# The live room's chat: (who, what), the oldest first.
+DEMO_CHAT = [
+    ("demo_host", "Hoş geldiniz! Bu akşam yeni sezonu oynuyoruz 🎮"),
+    ("demo_fan", "Selam herkese! Ses çok net geliyor."),
+    ("demo_viewer", "İlk kez izliyorum, harika görünüyor."),
+]
 
 
 def _gift_svg(colour: str, shape: str) -> bytes:
@@ -191,8 +206,9 @@ class Command(BaseCommand):
         return created
 
     def _room(self, users, admin) -> int:
-        """The live stream's room: gift types, two viewers, gifts, an open report,
-        and a reminder of the funded stream. Each part is made once."""
+        """The live stream's room: gift types, two viewers, chat messages, a
+        superlike, gifts, an open report, and a reminder of the funded stream.
+        Each part is made once."""
         created = 0
         if not GiftType.objects.exists():
             for amount, colour, shape in DEMO_GIFTS:
@@ -211,6 +227,13 @@ class Command(BaseCommand):
             if not Participant.objects.filter(live_stream=live, user=user).exists():
                 livestream_join_as_audience(user=user, live_stream_id=live.pk)
                 created += 1
+        if not ChatMessage.objects.filter(live_stream=live).exists():
+            for username, content in DEMO_CHAT:
+                chat_message_send(user=users[username], live_stream_id=live.pk, content=content)
+                created += 1
+        if not Superlike.objects.filter(live_stream=live).exists():
+            superlike_send(user=fan, live_stream_id=live.pk)
+            created += 1
         if not Gift.objects.filter(live_stream=live).exists():
             for gift_type in GiftType.objects.filter(is_active=True).order_by("credit_amount")[:2]:
                 gift_send(user=fan, live_stream_id=live.pk, gift_type_id=gift_type.pk)
