@@ -5,6 +5,7 @@ chunked answers are read whole, and the paced schedule follows the viewers' time
 
 import asyncio
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -12,6 +13,14 @@ sys.path.insert(0, str(BENCH))
 
 import event  # noqa: E402
 import loadgen  # noqa: E402
+
+
+def _run_apart(make_coroutine):
+    """Runs the coroutine on a fresh loop in its own thread: a browser test earlier
+    in the same worker can leave Playwright's loop running on the main thread, where
+    `asyncio.run` refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as apart:
+        return apart.submit(asyncio.run, make_coroutine()).result(timeout=60)
 
 
 async def _server(handled: list, close_after: int):
@@ -59,7 +68,7 @@ def test_closed_slices_count_each_kind_and_reconnect():
         server.close()
         return stats, handled
 
-    stats, handled = asyncio.run(run())
+    stats, handled = _run_apart(run)
     assert (stats["ok"].ok, stats["ok"].errors) == (10, 0)
     assert stats["ok"].bodies == [{"data": {"n": 1}}] * 10
     assert stats["chunked"].bodies == [{"data": None}] * 4

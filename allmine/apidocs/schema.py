@@ -389,10 +389,28 @@ def _form_empty_means_null(result) -> None:
                 }
 
 
+def _bodies_that_need_a_field_are_required(result) -> None:
+    """drf-spectacular leaves a PATCH body optional (a partial update may send
+    nothing), but a body whose schema requires a field, or one of several
+    (`anyOf`), cannot be left out: an absent body is a 400, so say it is required."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body or body.get("required"):
+                continue
+            for media in body.get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                component = schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+                if component.get("required") or component.get("anyOf"):
+                    body["required"] = True
+
+
 def postprocess_schema(result, generator, request, public):
     """Say in the document itself what every operation shares."""
     _strip_internal_keys(result)
     _form_empty_means_null(result)
+    _bodies_that_need_a_field_are_required(result)
     result.setdefault("info", {})["description"] = (
         f"{result['info'].get('description', '')}\n\n"
         "Pick a server above: **Development** for trying things out. Operations that "

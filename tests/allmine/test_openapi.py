@@ -463,6 +463,20 @@ def test_json_endpoints_document_only_json_bodies(schema):
         assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
 
 
+def test_a_body_that_must_carry_a_field_is_required(schema):
+    components = schema["components"]["schemas"]
+    for method, path, operation in operations(schema):
+        body = operation.get("requestBody")
+        if not body:
+            continue
+        for media in body["content"].values():
+            component = components.get(media["schema"].get("$ref", "").rsplit("/", 1)[-1], {})
+            if component.get("required") or component.get("anyOf"):
+                assert body.get("required") is True, (method, path)
+    replay = schema["paths"]["/api/v1/live-stream/{live_stream_id}/replay-settings"]["patch"]
+    assert replay["requestBody"]["required"] is True
+
+
 def test_the_payloads_of_the_core_endpoints(schema):
     created = component(schema, payload_schema(schema, "post", "/api/v1/live-stream/create", 201))
     assert created is schema["components"]["schemas"]["LiveStream"]

@@ -866,6 +866,21 @@ def test_server_owned_fields_in_the_replay_settings_are_ignored(world):
     assert stream.recording_url is None and stream.collected_funding == 0
 
 
+def test_replay_settings_without_a_body_change_nothing(world):
+    url = f"/api/v1/live-stream/{world.my_active.pk}/replay-settings"
+    before = LiveStream.objects.get(pk=world.my_active.pk)
+    answer = client_of(world.me).patch(url)
+    assert_envelope(answer, 400)
+    refusal = "Send isActiveReplayOnCreatorProfile and/or replayCreditPrice."
+    assert refusal in answer.json()["errors"]
+    after = LiveStream.objects.get(pk=world.my_active.pk)
+    assert (after.replay_credit_price, after.is_active_replay_on_creator_profile) == (
+        before.replay_credit_price,
+        before.is_active_replay_on_creator_profile,
+    )
+    assert after.updated_at == before.updated_at
+
+
 def test_server_owned_fields_in_a_contribution_are_ignored(world):
     url = f"/api/v1/live-stream/{world.other_scheduled.pk}/fund"
     body = {"amount": 4, "status": "refunded", "user": world.other.pk, "liveStreamId": "x" * 24}
