@@ -351,6 +351,36 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class _NotJsonBoolean:
+    """A JSON value given for a boolean that is not one (kept to be refused where
+    DRF reports a field's errors: in `to_internal_value`, under the field's name)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """In JSON, `true` or `false` (or null where allowed), as the schema says: DRF's
+    BooleanField also reads "", "yes", "on", "1" or 1 as booleans. A form, where every
+    value is text, keeps DRF's readings of text."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        value = super().get_value(dictionary)
+        if (
+            isinstance(dictionary, QueryDict)
+            or value is serializers.empty
+            or value is None
+            or isinstance(value, bool)
+        ):
+            return value
+        return _NotJsonBoolean(value)
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, _NotJsonBoolean):
+            self.fail("invalid", input=data.value)
+        return super().to_internal_value(data)
+
+
 class StrictEmailField(serializers.EmailField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

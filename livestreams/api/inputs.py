@@ -19,6 +19,7 @@ from allmine.core.fields import (
     ImageUploadField,
     MoneyField,
     ObjectIdInputField,
+    StrictBooleanField,
     StrictCharField,
     TextField,
     TimestampField,
@@ -157,8 +158,8 @@ class LiveStreamCreateInputSerializer(FormInputSerializer):
         min_value=Decimal(0),
         max_value="LIVESTREAM_MAX_FUNDING_GOAL",
     )
-    recording = serializers.BooleanField(required=False, default=False)
-    isActiveReplayOnCreatorProfile = serializers.BooleanField(
+    recording = StrictBooleanField(required=False, default=False)
+    isActiveReplayOnCreatorProfile = StrictBooleanField(
         source="is_active_replay_on_creator_profile", required=False, allow_null=True
     )
     replayCreditPrice = MoneyField(
@@ -210,7 +211,7 @@ class FundInputSerializer(serializers.Serializer):
 class ReplaySettingsInputSerializer(serializers.Serializer):
     """At least one of the two fields."""
 
-    isActiveReplayOnCreatorProfile = serializers.BooleanField(
+    isActiveReplayOnCreatorProfile = StrictBooleanField(
         source="is_active_replay_on_creator_profile", required=False, allow_null=True
     )
     replayCreditPrice = MoneyField(

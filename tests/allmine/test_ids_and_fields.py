@@ -11,7 +11,13 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from allmine.core.exception_handler import flatten_validation_errors
-from allmine.core.fields import MoneyField, ObjectIdInputField, TimestampField, money_to_json
+from allmine.core.fields import (
+    MoneyField,
+    ObjectIdInputField,
+    StrictBooleanField,
+    TimestampField,
+    money_to_json,
+)
 from allmine.core.ids import is_object_id, new_object_id
 from tests.api import OBJECT_ID_RE, TIMESTAMP_RE
 
@@ -267,6 +273,37 @@ def test_money_rejects_non_numbers(raw):
     valid, errors = _money(raw)
     assert not valid
     assert list(errors) == ["price"]
+
+
+class _Switches(serializers.Serializer):
+    on = StrictBooleanField(required=False, allow_null=True)
+
+
+def _switch(raw, *, form=False):
+    data: QueryDict | dict = QueryDict(mutable=True) if form else {}
+    data["on"] = raw
+    serializer = _Switches(data=data)
+    valid = serializer.is_valid()
+    return valid, (serializer.validated_data.get("on") if valid else serializer.errors)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(True, True), (False, False), (None, None)])
+def test_a_json_boolean_is_true_false_or_null(raw, expected):
+    assert _switch(raw) == (True, expected)
+
+
+@pytest.mark.parametrize("raw", ["", "true", "yes", "on", "1", 1, 0, 1.0, "null", [], {}])
+def test_a_json_boolean_refuses_what_is_not_one(raw):
+    valid, errors = _switch(raw)
+    assert not valid
+    assert errors["on"] == ["Must be a valid boolean."]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("false", False), ("1", True), ("", None), ("null", None)]
+)
+def test_a_boolean_in_a_form_is_read_from_its_text(raw, expected):
+    assert _switch(raw, form=True) == (True, expected)
 
 
 def test_money_empty_form_field_is_null_when_allowed():

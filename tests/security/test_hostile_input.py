@@ -881,6 +881,21 @@ def test_replay_settings_without_a_body_change_nothing(world):
     assert after.updated_at == before.updated_at
 
 
+@pytest.mark.parametrize("value", ["", "yes", 1])
+def test_a_replay_switch_that_is_not_a_json_boolean_changes_nothing(world, value):
+    url = f"/api/v1/live-stream/{world.my_active.pk}/replay-settings"
+    before = LiveStream.objects.get(pk=world.my_active.pk)
+    body = {"replayCreditPrice": 0, "isActiveReplayOnCreatorProfile": value}
+    answer = send_json(client_of(world.me), "PATCH", url, body)
+    assert_envelope(answer, 400)
+    assert "isActiveReplayOnCreatorProfile: Must be a valid boolean." in answer.json()["errors"]
+    after = LiveStream.objects.get(pk=world.my_active.pk)
+    assert (after.replay_credit_price, after.updated_at) == (
+        before.replay_credit_price,
+        before.updated_at,
+    )
+
+
 def test_server_owned_fields_in_a_contribution_are_ignored(world):
     url = f"/api/v1/live-stream/{world.other_scheduled.pk}/fund"
     body = {"amount": 4, "status": "refunded", "user": world.other.pk, "liveStreamId": "x" * 24}
