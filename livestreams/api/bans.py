@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_active
+from allmine.apidocs import examples as ex
 from allmine.core.pagination import PageQuerySerializer, paginate
 from allmine.core.views import atomic_response
 from livestreams.api.common import path_id, valid, valid_query
@@ -111,6 +112,10 @@ class BanCheckView(APIView):
             ),
             404: OpenApiResponse(description="No live stream or no user has this id."),
         },
+        examples=[
+            ex.response_example("Banned from the chat", 200, ex.BAN_CHECK),
+            ex.response_example("Not banned", 200, ex.BAN_CHECK_NOT_BANNED),
+        ],
     )
     def get(self, request, target_user_id):
         target_id = path_id(target_user_id, "targetUserId")
