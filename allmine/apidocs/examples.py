@@ -343,7 +343,7 @@ REPORT = {
     "updatedAt": "2026-01-15T10:28:14.662Z",
 }
 
-# §11.1: 1600 minutes over 128 viewers.
+# §11.1: 1603 whole minutes (96,230 seconds) over 128 viewers.
 PARTICIPANT_STATISTICS = {
     "streamId": STREAM_ID,
     "totalViewers": 128,
@@ -412,4 +412,33 @@ TRANSACTIONS_PAGE = {
         "hasNextPage": False,
         "hasPrevPage": False,
     },
+}
+
+# --- The ban endpoints aligned with the Ban object (API-more §14) -------------------------
+
+BAN_REQUEST = {
+    "liveStreamId": STREAM_ID,
+    "targetUserId": VIEWER_ID,
+    "actionType": "CHAT_ONLY",
+    "reason": BAN["reason"],
+}
+BAN_PAGE = {
+    "list": [BAN],
+    "pagination": {
+        "currentPage": 1,
+        "totalPages": 1,
+        "totalItems": 1,
+        "itemsPerPage": 10,
+        "hasNextPage": False,
+        "hasPrevPage": False,
+    },
+}
+_LIFTED_AT = "2026-01-15T10:40:02.781Z"
+BAN_LIFTED = BAN | {
+    "deletedAt": _LIFTED_AT,
+    "deletedBy": CREATOR_ID,
+    "updatedAt": _LIFTED_AT,
+    "isActive": False,
+    "liftedAt": _LIFTED_AT,
+    "liftedBy": CREATOR_ID,
 }

@@ -39,6 +39,7 @@ class BansView(APIView):
             403: MANAGERS_ONLY,
             404: OpenApiResponse(description="No live stream has this id."),
         },
+        examples=[ex.response_example("A stream's bans", 200, ex.BAN_PAGE)],
     )
     def get(self, request):
         data = valid_query(BanListFilterSerializer, request.query_params)
@@ -71,6 +72,10 @@ class BansView(APIView):
             404: OpenApiResponse(description="No live stream or no user has this id."),
             409: OpenApiResponse(description="The user is already banned from this stream."),
         },
+        examples=[
+            ex.request_example("No chat for a viewer", ex.BAN_REQUEST),
+            ex.response_example("The ban in force", 200, ex.BAN),
+        ],
     )
     @atomic_response
     def post(self, request):
@@ -89,6 +94,7 @@ class BanDetailView(APIView):
             403: MANAGERS_ONLY,
             409: OpenApiResponse(description="The ban has already been lifted."),
         },
+        examples=[ex.response_example("The ban lifted", 200, ex.BAN_LIFTED)],
     )
     def delete(self, request, ban_id):
         ban = ban_lift(actor=request.user, ban_id=path_id(ban_id))
