@@ -23,6 +23,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import (
     ResolvedComponent,
     build_bearer_security_scheme_object,
+    is_list_serializer,
 )
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -238,6 +239,15 @@ class EnvelopeAutoSchema(AutoSchema):
         if self.view.get_throttles():
             statuses.add(429)
         return statuses
+
+    def _get_examples(self, serializer, direction, media_type, status_code=None, extras=None):
+        """A view's examples are whole bodies as they travel (a success answer in its
+        envelope: `allmine.apidocs.examples`), so drf-spectacular must not wrap one of
+        a list's (`many=True`) in a list of its own: it is given the list's item
+        serializer, and our views are no list views to its eyes (plain APIViews)."""
+        if is_list_serializer(serializer):
+            serializer = serializer.child
+        return super()._get_examples(serializer, direction, media_type, status_code, extras)
 
     def _get_response_for_code(
         self, serializer, status_code, media_types=None, direction="response"

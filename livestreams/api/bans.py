@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_active
+from allmine.apidocs import examples as ex
 from allmine.core.pagination import PageQuerySerializer, paginate
 from allmine.core.views import atomic_response
 from livestreams.api.common import path_id, valid, valid_query
@@ -38,6 +39,7 @@ class BansView(APIView):
             403: MANAGERS_ONLY,
             404: OpenApiResponse(description="No live stream has this id."),
         },
+        examples=[ex.response_example("A stream's bans", 200, ex.BAN_PAGE)],
     )
     def get(self, request):
         data = valid_query(BanListFilterSerializer, request.query_params)
@@ -70,6 +72,10 @@ class BansView(APIView):
             404: OpenApiResponse(description="No live stream or no user has this id."),
             409: OpenApiResponse(description="The user is already banned from this stream."),
         },
+        examples=[
+            ex.request_example("No chat for a viewer", ex.BAN_REQUEST),
+            ex.response_example("The ban in force", 200, ex.BAN),
+        ],
     )
     @atomic_response
     def post(self, request):
@@ -88,6 +94,7 @@ class BanDetailView(APIView):
             403: MANAGERS_ONLY,
             409: OpenApiResponse(description="The ban has already been lifted."),
         },
+        examples=[ex.response_example("The ban lifted", 200, ex.BAN_LIFTED)],
     )
     def delete(self, request, ban_id):
         ban = ban_lift(actor=request.user, ban_id=path_id(ban_id))
@@ -111,6 +118,10 @@ class BanCheckView(APIView):
             ),
             404: OpenApiResponse(description="No live stream or no user has this id."),
         },
+        examples=[
+            ex.response_example("Banned from the chat", 200, ex.BAN_CHECK),
+            ex.response_example("Not banned", 200, ex.BAN_CHECK_NOT_BANNED),
+        ],
     )
     def get(self, request, target_user_id):
         target_id = path_id(target_user_id, "targetUserId")

@@ -8,6 +8,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.apidocs.examples import STREAM_ID, VIEWER, enveloped
 from allmine.core.fields import TIMESTAMP_EXAMPLE
 from allmine.core.pagination import MAX_LIMIT, PageQuerySerializer, page_request
 from allmine.core.views import atomic_response
@@ -28,33 +29,14 @@ from livestreams.services.chat import chat_message_send, superlike_send
 # §8.2: the history's own default.
 CHAT_PAGE_LIMIT = 30
 
-_STREAM_ID = "65f1c2a9e4b0a1b2c3d4e5f6"
-_USER = {
-    "_id": "65f1c2a9e4b0a1b2c3d4e5a1",
-    "username": "ayse",
-    "name": "Ayşe",
-    "surname": "Yılmaz",
-    "profilePhoto": None,
-    "availabilityStatus": "available",
-}
 _MESSAGE = {
     "_id": "65f1c2a9e4b0a1b2c3d4e5b2",
-    "streamId": _STREAM_ID,
+    "streamId": STREAM_ID,
     "content": "Merhaba!",
-    "sender": _USER,
+    "sender": VIEWER,
     "createdAt": TIMESTAMP_EXAMPLE,
     "updatedAt": TIMESTAMP_EXAMPLE,
 }
-
-
-def _enveloped(code: int, data) -> dict:
-    return {
-        "isSuccess": True,
-        "statusCode": code,
-        "data": data,
-        "errors": [],
-        "timestamp": TIMESTAMP_EXAMPLE,
-    }
 
 
 CHANNEL = (
@@ -92,7 +74,7 @@ class ChatMessagesView(APIView):
         examples=[
             OpenApiExample(
                 "A page of the history",
-                value=_enveloped(
+                value=enveloped(
                     200,
                     {
                         "messages": [_MESSAGE],
@@ -133,7 +115,7 @@ class ChatMessagesView(APIView):
             OpenApiExample("A message", value={"content": "Merhaba!"}, request_only=True),
             OpenApiExample(
                 "The message stored",
-                value=_enveloped(201, _MESSAGE),
+                value=enveloped(201, _MESSAGE),
                 response_only=True,
                 status_codes=["201"],
             ),
@@ -181,13 +163,13 @@ class SuperlikeView(APIView):
         examples=[
             OpenApiExample(
                 "The superlike sent",
-                value=_enveloped(
+                value=enveloped(
                     201,
                     {
-                        "streamId": _STREAM_ID,
-                        "senderId": _USER["_id"],
+                        "streamId": STREAM_ID,
+                        "senderId": VIEWER["_id"],
                         "senderSnapshot": {
-                            key: _USER[key] for key in ("_id", "username", "name", "surname")
+                            key: VIEWER[key] for key in ("_id", "username", "name", "surname")
                         }
                         | {"profilePhoto": None},
                         "price": 10,

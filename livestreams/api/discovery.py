@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_active
+from allmine.apidocs import examples as ex
 from livestreams.api.common import path_id, valid
 from livestreams.api.inputs import (
     GuestStreamsQuerySerializer,
@@ -58,6 +59,9 @@ class FeaturedView(APIView):
             + OPTIONAL_TOKEN
         ),
         responses={200: LiveStreamSerializer(many=True)},
+        examples=[
+            ex.response_example("Live now, as an anonymous caller sees it", 200, [ex.LIVE_STREAM])
+        ],
     )
     def get(self, request):
         streams = _as_seen(request, streams_featured())
@@ -75,6 +79,7 @@ class CatchStreamersView(APIView):
         ),
         parameters=[LimitQuerySerializer],
         responses={200: CatchStreamerSerializer(many=True)},
+        examples=[ex.response_example("A creator live now", 200, ex.CATCH_STREAMERS)],
     )
     def get(self, request):
         query = valid(LimitQuerySerializer, request.query_params)
@@ -93,6 +98,9 @@ class MostWatchedCreatorsView(APIView):
         ),
         parameters=[LimitQuerySerializer],
         responses={200: CreatorCardSerializer(many=True)},
+        examples=[
+            ex.response_example("As a signed-in caller sees it", 200, ex.MOST_WATCHED_CREATORS)
+        ],
     )
     def get(self, request):
         query = valid(LimitQuerySerializer, request.query_params)
@@ -107,6 +115,7 @@ class GuestStreamsView(APIView):
         description="Streams listing the caller among their guests (at most 100), sorted.",
         parameters=[GuestStreamsQuerySerializer],
         responses={200: LiveStreamSerializer(many=True)},
+        examples=[ex.response_example("A duo stream planned", 200, [ex.SCHEDULED_STREAM])],
     )
     def get(self, request):
         query = valid(GuestStreamsQuerySerializer, request.query_params)
@@ -120,6 +129,7 @@ class MyPastStreamsView(APIView):
         description="The caller's ended streams, the latest end first (at most 100).",
         parameters=[PastStreamsQuerySerializer],
         responses={200: LiveStreamSerializer(many=True)},
+        examples=[ex.response_example("A recorded stream", 200, [ex.ENDED_STREAM])],
     )
     def get(self, request):
         query = valid(PastStreamsQuerySerializer, request.query_params)
@@ -136,6 +146,11 @@ class UserPastStreamsView(APIView):
         + OPTIONAL_TOKEN,
         parameters=[PastStreamsQuerySerializer],
         responses={200: LiveStreamSerializer(many=True), 404: USER_NOT_FOUND},
+        examples=[
+            ex.response_example(
+                "A replay to rent, as another user sees it", 200, [ex.ENDED_STREAM_SEEN]
+            )
+        ],
     )
     def get(self, request, user_id):
         query = valid(PastStreamsQuerySerializer, request.query_params)
@@ -157,6 +172,9 @@ def _upcoming(request, user_id: str, query: dict, unit: str) -> Response:
     return Response(UpcomingLiveStreamSerializer(streams, many=True).data)
 
 
+UPCOMING_EXAMPLE = ex.response_example(
+    "Planned tomorrow, the caller holds a reminder", 200, [ex.UPCOMING_STREAM]
+)
 UPCOMING = (
     "Streams the user creates or is invited to: active and preparing whatever their "
     "dates, then scheduled ones planned within the window around now, soonest first. "
@@ -172,6 +190,7 @@ class UpcomingStreamsView(APIView):
         description=UPCOMING + "The window is in hours. " + OPTIONAL_TOKEN,
         parameters=[UpcomingQuerySerializer],
         responses={200: UpcomingLiveStreamSerializer(many=True), 404: USER_NOT_FOUND},
+        examples=[UPCOMING_EXAMPLE],
     )
     def get(self, request, user_id):
         query = valid(UpcomingQuerySerializer, request.query_params)
@@ -187,6 +206,7 @@ class UpcomingStreamsV2View(APIView):
         description=UPCOMING + "The window is in minutes. " + OPTIONAL_TOKEN,
         parameters=[UpcomingV2QuerySerializer],
         responses={200: UpcomingLiveStreamSerializer(many=True), 404: USER_NOT_FOUND},
+        examples=[UPCOMING_EXAMPLE],
     )
     def get(self, request, user_id):
         query = valid(UpcomingV2QuerySerializer, request.query_params)

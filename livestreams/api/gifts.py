@@ -5,6 +5,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.apidocs import examples as ex
 from livestreams.api.common import valid
 from livestreams.api.inputs import GiftCreateInputSerializer
 from livestreams.api.room_serializers import GiftCreatedSerializer, GiftTypeSerializer
@@ -19,6 +20,7 @@ class GiftTypesView(APIView):
         summary="Gift types",
         description="The gift types on offer (active), the cheapest first, then the oldest.",
         responses={200: GiftTypeSerializer(many=True)},
+        examples=[ex.response_example("Three gift types", 200, ex.GIFT_TYPES)],
     )
     def get(self, request):
         return Response(GiftTypeSerializer(gift_types_offered(), many=True).data)
@@ -48,6 +50,10 @@ class GiftCreateView(APIView):
                 "caller's credits do not cover its price."
             ),
         },
+        examples=[
+            ex.request_example("A heart to the stream", ex.GIFT_REQUEST),
+            ex.response_example("The gift sent", 201, ex.GIFT_CREATED),
+        ],
     )
     def post(self, request):
         data = valid(GiftCreateInputSerializer, request.data)

@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.apidocs import examples as ex
 from livestreams.api.common import path_id, valid
 from livestreams.api.inputs import ReportCreateInputSerializer
 from livestreams.api.room_serializers import ReportSerializer
@@ -80,6 +81,11 @@ class ReportCreateView(APIView):
             403: OpenApiResponse(description="The creator cannot report their own stream."),
             409: OpenApiResponse(description="The caller's report on this stream is still open."),
         },
+        examples=[
+            ex.request_example("Harassment", ex.REPORT_REQUEST),
+            ex.request_example("Other: a description is required", ex.REPORT_REQUEST_OTHER),
+            ex.response_example("The report filed", 201, ex.REPORT),
+        ],
     )
     def post(self, request, stream_id):
         data = valid(ReportCreateInputSerializer, request.data)

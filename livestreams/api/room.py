@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allmine.apidocs import examples as ex
 from livestreams.api.common import (
     ARRAY_PAGE_LIMIT,
     ArrayPageQuerySerializer,
@@ -45,6 +46,11 @@ class ReminderView(APIView):
             403: BLOCKED,
             409: OpenApiResponse(description="The stream is not scheduled or preparing."),
         },
+        examples=[
+            ex.request_example("15 minutes before the planned start", ex.REMINDER_REQUEST),
+            ex.request_example("When the stream goes live", {"minute": 0}),
+            ex.response_example("Armed 15 minutes before the start", 200, ex.REMINDER),
+        ],
     )
     def post(self, request, live_stream_id):
         data = valid(ReminderInputSerializer, request.data)
@@ -65,6 +71,7 @@ class ViewersView(APIView):
         ),
         parameters=[ViewersQuerySerializer, ArrayPageQuerySerializer],
         responses={200: ViewersPageSerializer, 403: BLOCKED},
+        examples=[ex.response_example("One viewer watching now", 200, ex.VIEWERS_PAGE)],
     )
     def get(self, request, live_stream_id):
         query = valid(ViewersQuerySerializer, request.query_params)
@@ -86,6 +93,7 @@ class GiftStatisticsView(APIView):
             "too) and every deactivated one sent here, the cheapest first."
         ),
         responses={200: GiftStatisticsSerializer, 403: BLOCKED},
+        examples=[ex.response_example("Nine gifts of three types", 200, ex.GIFT_STATISTICS)],
     )
     def get(self, request, live_stream_id):
         stream = stream_where_may(request.user, path_id(live_stream_id), StreamAction.READ_ROOM)
@@ -107,6 +115,7 @@ class ParticipantStatisticsView(APIView):
                 description="Only the creator, the guests of the stream or a moderator."
             ),
         },
+        examples=[ex.response_example("The audience's figures", 200, ex.PARTICIPANT_STATISTICS)],
     )
     def get(self, request, stream_id):
         stream = stream_where_may(request.user, path_id(stream_id), StreamAction.READ_STATISTICS)

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
-from jsonschema import FormatChecker
+from jsonschema import FormatChecker, ValidationError
 from PIL import Image
 from rest_framework.test import APIClient
 
@@ -1147,3 +1147,119 @@ def test_every_operation_answers_as_the_schema_says(schema, client_for, media_ro
 
     # Every documented operation was called and answered as documented.
     assert check.succeeded == {(method, path) for method, path, _op in operations(schema)}
+
+
+# --- Examples --------------------------------------------------------------------------
+
+# Every operation of API-more §7-§13 (issue 12: each has "the OpenAPI schema with
+# examples").
+API_MORE_OPERATIONS = {
+    # §7
+    ("get", "/api/v1/live-stream/featured"),
+    ("get", "/api/v1/live-stream/catch-streamers"),
+    ("get", "/api/v1/live-stream/most-watched-creators"),
+    ("get", "/api/v1/live-stream/guest-streams"),
+    ("get", "/api/v1/live-stream/my-past-streams"),
+    ("get", "/api/v1/live-stream/user/{user_id}/past-streams"),
+    ("get", "/api/v1/live-stream/user/{user_id}/upcoming-live-streams"),
+    ("get", "/api/v2/live-stream/user/{user_id}/upcoming-live-streams"),
+    ("post", "/api/v1/live-stream/{live_stream_id}/reminder"),
+    ("get", "/api/v1/live-stream/{live_stream_id}/viewers"),
+    ("get", "/api/v1/live-stream/{live_stream_id}/gift-statistics"),
+    # §8
+    ("post", "/api/v1/live-stream/{stream_id}/chat/messages"),
+    ("get", "/api/v1/live-stream/{stream_id}/chat/messages"),
+    ("post", "/api/v1/live-stream/{stream_id}/chat/superlike"),
+    # §9
+    ("get", "/api/v1/live-stream-ban/check/{target_user_id}"),
+    # §10
+    ("post", "/api/v1/live-stream-reports/{stream_id}"),
+    # §11
+    ("get", "/api/v1/participant/stream/{stream_id}/statistics"),
+    # §12
+    ("get", "/api/v1/gifts/gift-types"),
+    ("post", "/api/v1/gifts/create"),
+    # §13
+    ("get", "/api/v1/users/me/transactions"),
+}
+# §14: the ban endpoints, aligned with §6.6's Ban object, have theirs too.
+ALIGNED_BAN_OPERATIONS = {
+    ("get", "/api/v1/live-stream-ban"),
+    ("post", "/api/v1/live-stream-ban"),
+    ("delete", "/api/v1/live-stream-ban/{ban_id}"),
+}
+
+
+def _media_examples(media: dict) -> dict:
+    """A media type's (or a parameter's) examples by name: `example` and `examples`."""
+    found = {name: example["value"] for name, example in media.get("examples", {}).items()}
+    if "example" in media:
+        found["example"] = media["example"]
+    return found
+
+
+def test_every_operation_of_api_more_has_request_and_success_examples(schema):
+    documented = {(method, path) for method, path, _op in operations(schema)}
+    assert not (API_MORE_OPERATIONS | ALIGNED_BAN_OPERATIONS) - documented
+    for method, path in sorted(API_MORE_OPERATIONS | ALIGNED_BAN_OPERATIONS):
+        operation = schema["paths"][path][method]
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            assert media.get("examples"), (method, path, media_type)
+        (code,) = [code for code in operation["responses"] if code.startswith("2")]
+        media = operation["responses"][code]["content"]["application/json"]
+        assert media.get("examples"), (method, path, code)
+        for name, example in media["examples"].items():
+            # The answer as it travels: in the envelope, with its own status.
+            value = example["value"]
+            assert set(value) == ENVELOPE_KEYS, (method, path, name)
+            assert (value["isSuccess"], value["statusCode"]) == (True, int(code))
+            assert value["data"] is not None and value["errors"] == []
+
+
+def _examples_in(node, where: tuple = ()):
+    """Every example in the document, as (where, example, the schema it illustrates,
+    whether it is a request's): those of media types and parameters (`example`,
+    `examples`), and those written on schemas themselves (`example`)."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _examples_in(item, (*where, index))
+        return
+    if not isinstance(node, dict):
+        return
+    request = (
+        "requestBody" in where
+        or "parameters" in where
+        or (
+            len(where) > 2
+            and where[:2] == ("components", "schemas")
+            and where[2].endswith("Request")
+        )
+    )
+    if isinstance(node.get("schema"), dict):
+        for name, value in _media_examples(node).items():
+            yield (*where, name), value, node["schema"], request
+    elif "example" in node and ("type" in node or "$ref" in node or "allOf" in node):
+        illustrated = {key: value for key, value in node.items() if key != "example"}
+        yield where, node["example"], illustrated, request
+    for key, value in node.items():
+        if key not in ("example", "examples"):
+            yield from _examples_in(value, (*where, key))
+
+
+def test_every_example_in_the_schema_validates_against_what_it_illustrates(schema):
+    validators = pytest.importorskip("openapi_schema_validator")
+    components = _as_strict_json_schema(schema["components"])
+    checked = 0
+    for where, example, illustrated, request in _examples_in(schema):
+        try:
+            validators.validate(
+                example,
+                {**_as_strict_json_schema(illustrated), "components": components},
+                cls=validators.OAS30WriteValidator if request else validators.OAS30ReadValidator,
+                format_checker=CONTRACT_FORMATS,
+            )
+        except ValidationError as error:
+            pytest.fail(f"The example at {'/'.join(map(str, where))}: {error.message}")
+        checked += 1
+    # The success examples of the operations above, the errors' and the fields'.
+    assert checked >= 200
