@@ -23,7 +23,7 @@ from accounts.api.serializers import (
 from accounts.selectors import transactions_filtered, user_with_photo
 from accounts.services import auth
 from accounts.services.photos import profile_photo_set
-from allmine.apidocs import examples as ex
+from allmine.core import examples as ex
 from allmine.core.http import client_ip
 from allmine.core.pagination import PageQuerySerializer, paginate, with_default_limit
 from allmine.core.throttling import UPLOAD_THROTTLES, LoginThrottle, RegisterThrottle

@@ -242,7 +242,7 @@ class EnvelopeAutoSchema(AutoSchema):
 
     def _get_examples(self, serializer, direction, media_type, status_code=None, extras=None):
         """A view's examples are whole bodies as they travel (a success answer in its
-        envelope: `allmine.apidocs.examples`), so drf-spectacular must not wrap one of
+        envelope: `allmine.core.examples`), so drf-spectacular must not wrap one of
         a list's (`many=True`) in a list of its own: it is given the list's item
         serializer, and our views are no list views to its eyes (plain APIViews)."""
         if is_list_serializer(serializer):

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_active
-from allmine.apidocs import examples as ex
+from allmine.core import examples as ex
 from allmine.core.pagination import PageQuerySerializer, paginate
 from allmine.core.views import atomic_response
 from livestreams.api.common import path_id, valid, valid_query

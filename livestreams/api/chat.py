@@ -8,7 +8,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from allmine.apidocs.examples import STREAM_ID, VIEWER, enveloped
+from allmine.core.examples import STREAM_ID, VIEWER, enveloped
 from allmine.core.fields import TIMESTAMP_EXAMPLE
 from allmine.core.pagination import MAX_LIMIT, PageQuerySerializer, page_request
 from allmine.core.views import atomic_response

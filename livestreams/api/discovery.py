@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_active
-from allmine.apidocs import examples as ex
+from allmine.core import examples as ex
 from livestreams.api.common import path_id, valid
 from livestreams.api.inputs import (
     GuestStreamsQuerySerializer,

@@ -5,7 +5,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from allmine.apidocs import examples as ex
+from allmine.core import examples as ex
 from livestreams.api.common import valid
 from livestreams.api.inputs import GiftCreateInputSerializer
 from livestreams.api.room_serializers import GiftCreatedSerializer, GiftTypeSerializer

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from allmine.apidocs import examples as ex
+from allmine.core import examples as ex
 from livestreams.api.common import (
     ARRAY_PAGE_LIMIT,
     ArrayPageQuerySerializer,
