@@ -13,7 +13,6 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.services.credits import credits_grant
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.services.money import livestream_fund
 from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, UserFactory
@@ -75,8 +74,7 @@ def world(transactional_db):
         planned_start_date=now + timedelta(days=2),
         funding_goal=Decimal("1000"),
     )
-    fan = UserFactory(username="bigfan")
-    credits_grant(user=fan, amount=Decimal("800"), reason="Test credits")
+    fan = UserFactory(username="bigfan", credits="800")
     livestream_fund(user=fan, live_stream_id=funded.pk, amount=Decimal("500"))
     return {"admin": admin, "funded": funded}
 
