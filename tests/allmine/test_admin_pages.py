@@ -1,10 +1,10 @@
 """Issue 14, "no 'None' or raw codes on any page": every table of the back office,
 in a realistic world (the demo data plus a row of each table the demo does not
 fill), as a superuser and as a moderator, in English and in Turkish. Each
-changelist and one change page per table open (or are refused, for a moderator
-without the permission), show no "None", and show a choice's label wherever its
-stored code differs from it ("cancelled by host", "iptal edildi", not
-"cancelled_by_host")."""
+changelist, and one change page and its history per table, open (or are
+refused, for a moderator without the permission), show no "None", and show a
+choice's label wherever its stored code differs from it ("cancelled by host" or
+its Turkish, never "cancelled_by_host")."""
 
 import io
 import re
@@ -237,6 +237,10 @@ def test_every_changelist_and_a_change_page_of_each_table_read_well(world, role,
             response = client.get(change, HTTP_ACCEPT_LANGUAGE=language)
             assert response.status_code == 200, change
             assert_reads_well(response.content.decode(), change)
+            history = reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[row.pk])
+            response = client.get(history, HTTP_ACCEPT_LANGUAGE=language, follow=True)
+            assert response.status_code == 200, history
+            assert_reads_well(response.content.decode(), history)
             opened.append(opts.label)
 
     # The moderator's tables at least: the streams, the people, the money, the trail.
