@@ -120,7 +120,8 @@ def _the_rest(moderator: User) -> None:
 
 
 @pytest.fixture
-def world(db, moderators_group):
+def world(db, moderators_group, media_root):
+    """The demo's photos and gift images go to the test media folder, emptied after."""
     call_command("load_demo_data", stdout=io.StringIO())
     root = UserFactory(username="root", superuser=True)
     moderator = UserFactory(username="mod", is_staff=True)
