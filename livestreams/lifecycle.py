@@ -137,7 +137,8 @@ def transition_target(action: Action, status: str, actor: Actor | None) -> LiveS
     raise Conflict(str(WRONG_STATUS[action]).format(status=status))
 
 
-def can_transition(action: Action, status: str, actor: Actor) -> bool:
+def can_transition(action: Action, status: str, actor: Actor | None) -> bool:
+    """Whether `action` by `actor` (None: nobody in particular) leaves `status`."""
     return any(t.action == action and t.source == status and actor in t.who for t in TRANSITIONS)
 
 

@@ -71,6 +71,14 @@ class GiftTypeAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(sent_n=Count("gifts"))
 
+    def get_fields(self, request, obj=None):
+        """A reader (who may not change the type) sees the image, not an upload
+        field that would read "None"."""
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            fields = [field for field in fields if field != "svg_file"]
+        return fields
+
     @admin.display(description=_("image"))
     def preview(self, obj):
         if not obj.svg:

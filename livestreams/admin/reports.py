@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from allmine.core.admin import (
+    AuditHistoryMixin,
     ModeratorActionsMixin,
     ReadOnlyAdminMixin,
     ReasonedActionMixin,
@@ -52,7 +53,11 @@ def _describe(report: StreamReport) -> str:
 
 @admin.register(StreamReport)
 class StreamReportAdmin(
-    ReasonedActionMixin, ModeratorActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    AuditHistoryMixin,
+    ReasonedActionMixin,
+    ModeratorActionsMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     list_display = (
         "created_at",

@@ -12,8 +12,8 @@ from allmine.core.tasks import enqueue_on_commit
 from livestreams.agora import tokens
 from livestreams.lifecycle import (
     Action,
-    LiveStreamStatus,
     Role,
+    can_transition,
     ensure_may,
     ensure_may_join,
     transition_target,
@@ -37,15 +37,17 @@ def livestream_join_as_creator(*, user: User, live_stream_id: str) -> JoinResult
         )
         if stream is None or (stream.is_removed and stream.creator_id != user.pk):
             raise NotFound(_("No live stream has this id."))
-        ensure_may(Action.GO_LIVE, actor_in(stream, user))
+        actor = actor_in(stream, user)
+        ensure_may(Action.GO_LIVE, actor)
         refuse_blocked(stream)
         if stream.is_removed:
             if stream.deleted_by_id == user.pk:
                 raise Conflict(_("You deleted this live stream."))
             raise Conflict(_("This live stream was removed by a moderator."))
         ensure_may_join(Role.HOST, stream.status)
-        if stream.status != LiveStreamStatus.ACTIVE:
-            stream.status = transition_target(Action.GO_LIVE, stream.status, actor_in(stream, user))
+        # A scheduled or preparing stream goes live; an active one is joined again.
+        if can_transition(Action.GO_LIVE, stream.status, actor):
+            stream.status = transition_target(Action.GO_LIVE, stream.status, actor)
             stream.started_at = now
             stream.host_joined_at = now
             stream.host_present = True

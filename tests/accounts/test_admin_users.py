@@ -144,11 +144,10 @@ def _change_form(user: User, ledger_rows: int = 0, **overrides) -> dict:
 
 
 def test_superuser_sees_the_list_with_photo_thumbnails_and_balances(superuser, media_root):
-    pictured = UserFactory(username="pictured", name="Ayşe", surname="Yılmaz")
+    pictured = UserFactory(username="pictured", name="Ayşe", surname="Yılmaz", credits="12.50")
     photo = profile_photo_set(
         user=pictured, upload=SimpleUploadedFile("me.jpg", _small_jpeg(), "image/jpeg")
     )
-    credits_grant(user=pictured, amount="12.50", reason="welcome")
     UserFactory(username="faceless")
 
     response = browser_for(superuser).get(USERS)
@@ -245,8 +244,7 @@ def test_the_user_page_shows_the_ledger_and_a_read_only_balance(superuser):
 
 
 def test_posting_the_user_form_cannot_change_the_balance_or_the_ledger(superuser):
-    member = UserFactory(username="member", name="Old")
-    credits_grant(user=member, amount="7", reason="grant")
+    member = UserFactory(username="member", name="Old", credits="7")
     form = _change_form(
         member,
         ledger_rows=1,
@@ -465,8 +463,7 @@ def test_a_superuser_adjusts_credits_with_a_reason(superuser):
 
 
 def test_a_take_back_below_zero_is_refused_and_writes_nothing(superuser):
-    member = UserFactory(username="member")
-    credits_grant(user=member, amount="10", reason="start")
+    member = UserFactory(username="member", credits="10")
     client = browser_for(superuser)
 
     _first, second = _run_action(

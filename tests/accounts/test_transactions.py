@@ -15,7 +15,7 @@ from accounts.models import (
     TransactionKind,
     User,
 )
-from accounts.services.credits import credit_post, credits_grant
+from accounts.services.credits import credit_post
 from allmine.core.timestamps import format_timestamp
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.services.moderation import livestream_cancel
@@ -149,8 +149,7 @@ def test_the_default_page_holds_20(client_for, db):
 
 @pytest.mark.django_db
 def test_funding_shows_the_guides_statuses(client_for):
-    backer = UserFactory()
-    credits_grant(user=backer, amount=Decimal("50"), reason="test credits")
+    backer = UserFactory(credits="50")
     stream = LiveStreamFactory(
         status=LiveStreamStatus.SCHEDULED,
         planned_start_date=timezone.now() + timedelta(hours=3),

@@ -16,7 +16,6 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.services.credits import credits_grant
 from allmine.core.models import AuditEntry
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import BanAction, LiveStream, LiveStreamBan, Participant
@@ -82,8 +81,7 @@ def midnight(moderators_group):
         planned_start_date=timezone.now() + timedelta(hours=5),
         funding_goal=Decimal("1000"),
     )
-    fan = UserFactory(username="hayran")
-    credits_grant(user=fan, amount=Decimal("800"), reason="Test")
+    fan = UserFactory(username="hayran", credits="800")
     livestream_fund(user=fan, live_stream_id=funded.pk, amount=Decimal("500"))
     return {"ayse": ayse, "concert": concert, "quiet": quiet, "funded": funded, "fan": fan}
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
-from accounts.services.credits import credits_grant
 from allmine.core.models import AuditEntry
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import LiveStream
@@ -43,8 +42,7 @@ def night(moderators_group):
         planned_start_date=now + timedelta(days=2),
         funding_goal=Decimal("1000"),
     )
-    fan = UserFactory(username="bigfan")
-    credits_grant(user=fan, amount=Decimal("800"), reason="Test credits")
+    fan = UserFactory(username="bigfan", credits="800")
     livestream_fund(user=fan, live_stream_id=funded.pk, amount=Decimal("500"))
     return {"moderator": moderator, "jazz": jazz, "chess": chess, "yoga": yoga, "funded": funded}
 

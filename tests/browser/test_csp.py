@@ -1,7 +1,8 @@
 """Issue 10, finding 10: the admin pages sent no Content-Security-Policy. They do
 now (django-csp), with no 'unsafe-inline' and no 'unsafe-eval', and every page a
 moderator or a developer uses works under it in Chromium: the admin's login,
-lists, change form and funding page (bars and chart), and the API playground at
+lists, change form and funding page (bars and chart), an action's reason page,
+the ban form's user search, a history, the report pages, and the API playground at
 /api/docs/, where "Try it out" still calls the API. Any violation the browser
 reports fails the test."""
 
@@ -13,10 +14,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.services.credits import credits_grant
 from livestreams.lifecycle import LiveStreamStatus
+from livestreams.models import LiveStream, ReportType
 from livestreams.services.money import livestream_fund
-from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, UserFactory
+from livestreams.services.reports import report_create
+from tests.factories import DEFAULT_PASSWORD, LiveStreamFactory, ParticipantFactory, UserFactory
 
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -75,10 +77,20 @@ def world(transactional_db):
         planned_start_date=now + timedelta(days=2),
         funding_goal=Decimal("1000"),
     )
-    fan = UserFactory(username="bigfan")
-    credits_grant(user=fan, amount=Decimal("800"), reason="Test credits")
+    fan = UserFactory(username="bigfan", credits="800")
     livestream_fund(user=fan, live_stream_id=funded.pk, amount=Decimal("500"))
-    return {"admin": admin, "funded": funded}
+    live = LiveStream.objects.get(status=LiveStreamStatus.ACTIVE)
+    ParticipantFactory(live_stream=live, user__username="troll")
+    report = report_create(user=fan, live_stream_id=live.pk, type=ReportType.SPAM)
+    return {"admin": admin, "funded": funded, "live": live, "report": report}
+
+
+def sign_in(page, live_server) -> None:
+    page.goto(live_server.url + "/admin/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("#login-form input[type=submit]")
+    expect(page.locator("#user-tools")).to_contain_text("root")
 
 
 def test_the_admin_works_under_the_policy(watched, live_server, world):
@@ -123,6 +135,65 @@ def test_the_admin_works_under_the_policy(watched, live_server, world):
 
     page.goto(live_server.url + "/admin/accounts/user/")
     expect(page.locator("#result_list")).to_be_visible()
+    assert_no_violations(page)
+
+
+def test_the_reason_pages_the_history_and_the_reports_work_under_the_policy(
+    watched, live_server, world
+):
+    """The moderator's other pages: an action's reason page (from a stream's page
+    and from a changelist), the ban form's user search, a history, the report
+    queue and a report's page. Each is checked as it is left."""
+    page, live, report = watched, world["live"], world["report"]
+    sign_in(page, live_server)
+    stream_page = f"{live_server.url}/admin/livestreams/livestream/{live.pk}/"
+
+    # The reason page of an action on the stream's own page, then its confirmation.
+    page.goto(stream_page + "change/")
+    page.get_by_role("link", name="End stream", exact=True).click()
+    expect(page.locator("body.reasoned-action")).to_be_visible()
+    expect(page.locator(".action-consequences")).to_contain_text("troll")
+    assert_no_violations(page)
+    page.fill("#id_reason", "Spam")
+    page.locator("#reasoned-action-form .action-submit").click()
+    expect(page.locator("ul.messagelist li.success")).to_be_visible()
+    assert_no_violations(page)
+
+    # The ban form: its user search (select2, the admin's autocomplete) works.
+    response = page.goto(stream_page + "do/ban_user/")
+    header_of(response)
+    page.locator(".field-user .select2-selection").click()
+    page.locator(".select2-search__field").fill("trol")
+    expect(page.locator(".select2-results__option").filter(has_text="troll")).to_be_visible()
+    assert_no_violations(page)
+
+    # The stream's history: the audit trail of the end.
+    response = page.goto(stream_page + "history/")
+    header_of(response)
+    expect(page.locator(".audit-trail__entry")).to_have_count(1)
+    assert_no_violations(page)
+
+    # The report queue, an action's reason page from it, and the report's page.
+    response = page.goto(live_server.url + "/admin/livestreams/streamreport/")
+    header_of(response)
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    page.locator("input.action-select").first.check()
+    page.select_option("select[name=action]", "resolve")
+    page.locator("button[name=index]").click()
+    expect(page.locator("body.reasoned-action")).to_be_visible()
+    assert_no_violations(page)
+    page.fill("#id_reason", "Handled")
+    page.locator("#reasoned-action-form .action-submit").click()
+    expect(page.locator("ul.messagelist li.success")).to_be_visible()
+    assert_no_violations(page)
+
+    response = page.goto(f"{live_server.url}/admin/livestreams/streamreport/{report.pk}/change/")
+    header_of(response)
+    expect(page.locator(".field-note")).to_contain_text("Handled")
+    assert_no_violations(page)
+    response = page.goto(f"{live_server.url}/admin/livestreams/streamreport/{report.pk}/history/")
+    header_of(response)
+    expect(page.locator(".audit-trail__entry")).to_have_count(1)
     assert_no_violations(page)
 
 

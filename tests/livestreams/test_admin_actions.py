@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from accounts.services.credits import credits_grant
 from allmine.core.admin import ReasonedActionMixin
 from allmine.core.errors import Conflict
 from allmine.core.models import AuditEntry
@@ -74,7 +73,6 @@ def scheduled(title="Later", **fields) -> LiveStream:
 
 
 def fund(stream, user, amount: str):
-    credits_grant(user=user, amount=Decimal(amount), reason="test")
     livestream_fund(user=user, live_stream_id=stream.pk, amount=Decimal(amount))
 
 
@@ -133,7 +131,7 @@ def test_cancelling_totals_the_refunds_and_asks_to_type_the_number_above_the_thr
     mod_client, settings
 ):
     settings.ADMIN_TYPED_CONFIRMATION_ABOVE = 2
-    fans = UserFactory.create_batch(2)
+    fans = [UserFactory(credits="35.50"), UserFactory(credits="4.50")]
     streams = [scheduled(f"Funded {n}", funding_goal=Decimal("500")) for n in range(3)]
     fund(streams[0], fans[0], "25")
     fund(streams[1], fans[0], "10.50")

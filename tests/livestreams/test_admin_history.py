@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.services.credits import credits_grant
 from accounts.services.moderation import user_credits_adjust, user_deactivate
 from allmine.core.audit import audit_history, audit_record
 from allmine.core.history import tell, told_line
@@ -110,8 +109,7 @@ def test_bans_lifts_and_prices_read_with_names_and_values(ayse, concert):
 
 def test_account_actions_read_too(db):
     root = UserFactory(username="root", is_staff=True, is_superuser=True)
-    member = UserFactory(username="member")
-    credits_grant(user=member, amount="10", reason="start")
+    member = UserFactory(username="member", credits="10")
     user_credits_adjust(actor=root, user=member, amount=Decimal("-2.5"), reason="refund fix")
     user_deactivate(actor=root, user=member, reason="abuse")
 

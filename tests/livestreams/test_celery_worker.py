@@ -24,7 +24,6 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionStatus, User
-from accounts.services.credits import credits_grant
 from allmine.celery import app as celery_app
 from livestreams.models import AgoraKick, AgoraKickStatus, LiveStream, Recording, RecordingStatus
 from livestreams.tasks import periodic
@@ -184,8 +183,7 @@ def timed(request):
 def test_with_a_real_worker_a_recorded_stream_is_recorded_rented_watched_and_settled(
     worker, stand_in, client_for
 ):
-    creator, renter, troll = UserFactory(), UserFactory(), UserFactory()
-    credits_grant(user=renter, amount=Decimal("10"), reason="test credits")
+    creator, renter, troll = UserFactory(), UserFactory(credits="10"), UserFactory()
     owner = client_for(creator)
     created = assert_envelope(
         owner.post(f"{API}/create", {"title": "Kayıtlı yayın", "recording": True}, format="json"),

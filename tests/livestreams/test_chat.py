@@ -11,7 +11,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import CreditTransaction, ProfilePhoto, TransactionKind, User
-from accounts.services.credits import credits_grant
 from allmine.core.ids import new_object_id
 from livestreams.lifecycle import LiveStreamStatus as S
 from livestreams.models import ChatMessage, LiveStream, LiveStreamType, RtmMessage, Superlike
@@ -41,9 +40,7 @@ def send(client, stream_id, content="Merhaba!"):
 
 
 def viewer_of(stream, credits: str = "0") -> User:
-    user = ParticipantFactory(live_stream=stream).user
-    if Decimal(credits):
-        credits_grant(user=user, amount=Decimal(credits), reason="test credits")
+    user = ParticipantFactory(live_stream=stream, user__credits=credits).user
     return User.objects.get(pk=user.pk)
 
 
@@ -501,11 +498,11 @@ def test_credits_that_do_not_cover_a_superlike_are_a_409_and_write_nothing(clien
 
 @pytest.mark.django_db
 def test_who_may_superlike(client_for):
-    stream = LiveStreamFactory(active=True, live_stream_type=LiveStreamType.DUOSELF)
-    guest = GuestFactory(live_stream=stream).user
-    stranger = UserFactory()
-    for user in (stream.creator, guest, stranger):
-        credits_grant(user=user, amount=Decimal("50"), reason="test credits")
+    stream = LiveStreamFactory(
+        active=True, live_stream_type=LiveStreamType.DUOSELF, creator__credits="50"
+    )
+    guest = GuestFactory(live_stream=stream, user__credits="50").user
+    stranger = UserFactory(credits="50")
     before = state()
     assert_error(client_for(stream.creator).post(superlike_url(stream.pk)), 403)
     assert_error(client_for(guest).post(superlike_url(stream.pk)), 403)

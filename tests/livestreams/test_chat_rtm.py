@@ -8,13 +8,11 @@ published for what was refused."""
 import io
 import json
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.services.credits import credits_grant
 from livestreams.models import ChatMessage, RtmEvent, RtmMessage, RtmMessageStatus
 from livestreams.services import rtm_messages
 from livestreams.services.chat import chat_message_remove
@@ -35,9 +33,7 @@ def stream(db):
 
 @pytest.fixture
 def viewer(stream):
-    user = ParticipantFactory(live_stream=stream).user
-    credits_grant(user=user, amount=Decimal("100"), reason="test credits")
-    return user
+    return ParticipantFactory(live_stream=stream, user__credits="100").user
 
 
 def send(client, stream, content="Merhaba!"):

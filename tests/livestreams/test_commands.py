@@ -33,7 +33,7 @@ from livestreams.models import (
 from livestreams.services.money import livestream_fund, replay_rent
 from tests import agora_tokens
 from tests.agora_tokens import PUBLISHER_PRIVILEGES, SUBSCRIBER_PRIVILEGES
-from tests.factories import GuestFactory, LiveStreamFactory, UserFactory
+from tests.factories import ActiveDuoStreamFactory, GuestFactory, LiveStreamFactory, UserFactory
 from tests.helpers import CREDITS_REASON, assert_balances_add_up, balance_of, world_snapshot
 
 S = LiveStreamStatus
@@ -575,19 +575,6 @@ def test_grant_credits_refuses_a_take_back_below_zero():
 # --- issue_agora_token ---------------------------------------------------------------
 
 
-def active_duo() -> LiveStream:
-    now = timezone.now()
-    stream = LiveStreamFactory(
-        status=S.ACTIVE,
-        live_stream_type=LiveStreamType.DUOSELF,
-        started_at=now,
-        host_joined_at=now,
-        host_present=True,
-    )
-    GuestFactory(live_stream=stream)
-    return stream
-
-
 def issued(stream, user_ref) -> dict:
     return json.loads(run("issue_agora_token", stream=stream.pk, user=user_ref))
 
@@ -610,7 +597,7 @@ def assert_credentials(data, *, user, stream, privileges) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("ref", ["id", "username"])
 def test_issue_agora_token_prints_the_credentials_of_the_current_role(ref):
-    stream = active_duo()
+    stream = ActiveDuoStreamFactory()
     guest = Guest.objects.get(live_stream=stream).user
     viewer = UserFactory()
     Participant.objects.create(live_stream=stream, user=viewer)
@@ -631,7 +618,7 @@ def test_issue_agora_token_prints_the_credentials_of_the_current_role(ref):
 
 @pytest.mark.django_db
 def test_issue_agora_token_for_a_guest_before_the_start():
-    stream = active_duo()
+    stream = ActiveDuoStreamFactory()
     LiveStream.objects.filter(pk=stream.pk).update(status=S.SCHEDULED)
     guest = Guest.objects.get(live_stream=stream).user
     assert issued(stream, guest.pk)["agora"]["role"] == "host"
@@ -692,7 +679,7 @@ def _banned_guest(stream):
     ],
 )
 def test_issue_agora_token_refuses(stream_ref, user_ref, message):
-    stream = active_duo()
+    stream = ActiveDuoStreamFactory()
     user = user_ref(stream)
     stream_id = {"not-an-id": "not-an-id", "unknown": new_object_id()}.get(stream_ref, stream.pk)
     if stream_ref == "removed":
@@ -708,7 +695,7 @@ def test_issue_agora_token_refuses(stream_ref, user_ref, message):
 @pytest.mark.django_db
 @pytest.mark.parametrize("missing", ["stream", "user"])
 def test_issue_agora_token_needs_both_options(missing):
-    stream = active_duo()
+    stream = ActiveDuoStreamFactory()
     options = {"stream": stream.pk, "user": stream.creator.pk}
     del options[missing]
     with pytest.raises(CommandError, match=f"--{missing}"):

@@ -13,7 +13,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import CreditTransaction, TransactionKind, User
-from accounts.services.credits import credits_grant
 from allmine.core.ids import new_object_id
 from allmine.core.models import AuditEntry
 from livestreams.lifecycle import LiveStreamStatus as S
@@ -56,9 +55,7 @@ def live_stream(**fields) -> LiveStream:
 
 
 def viewer_of(stream, credits: str = "100") -> User:
-    user = UserFactory()
-    if Decimal(credits):
-        credits_grant(user=user, amount=Decimal(credits), reason="test credits")
+    user = UserFactory(credits=credits)
     livestream_join_as_audience(user=user, live_stream_id=stream.pk)
     return user
 
@@ -175,12 +172,10 @@ def test_credits_that_do_not_cover_the_gift_are_a_409_and_write_nothing(client_f
 
 @pytest.mark.django_db
 def test_who_may_send_a_gift(client_for):
-    stream = live_stream(live_stream_type=LiveStreamType.DUOSELF)
-    guest = GuestFactory(live_stream=stream).user
+    stream = live_stream(live_stream_type=LiveStreamType.DUOSELF, creator__credits="10")
+    guest = GuestFactory(live_stream=stream, user__credits="10").user
     heart = gift_type("1")
-    stranger, blocked, chat_only = UserFactory(), viewer_of(stream), viewer_of(stream)
-    for user in (stream.creator, guest, stranger):
-        credits_grant(user=user, amount=Decimal("10"), reason="test credits")
+    stranger, blocked, chat_only = UserFactory(credits="10"), viewer_of(stream), viewer_of(stream)
     LiveStreamBan.objects.create(
         live_stream=stream, user=blocked, action_type=BanAction.BLOCK, created_by=stream.creator
     )

@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionStatus, User
-from accounts.services.credits import credits_grant
 from livestreams.models import LiveStream, Recording, RecordingStatus
 from livestreams.services import recording as recording_service
 from livestreams.services.recording import MAX_ATTEMPTS, recording_run
@@ -493,8 +492,7 @@ def test_a_recorded_stream_goes_live_ends_and_its_replay_is_rented_watched_and_s
         ),
         200,
     )
-    renter = UserFactory()
-    credits_grant(user=renter, amount=Decimal("10"), reason="test credits")
+    renter = UserFactory(credits="10")
     viewer = client_for(renter)
     before = assert_envelope(viewer.get(f"{API}/{recorded.pk}"), 200)
     assert before["recordingUrl"] is None  # not before renting

@@ -408,3 +408,18 @@ def test_a_reports_page_shows_it_with_its_audit_history(queue):
     assert "report_resolved" in html
     assert "Handled &lt;b&gt;now&lt;/b&gt;." in html  # escaped, never markup
     assert mod.username in html
+
+
+def test_a_reports_history_button_shows_its_audit_trail(queue):
+    """The "History" button of a report tells its audit trail (not Django's empty
+    change history)."""
+    mod = moderator()
+    client = admin_client(mod)
+    act(client, "resolve", [queue["oldest"]], reason="Handled.")
+    page = client.get(reverse("admin:livestreams_streamreport_history", args=[queue["oldest"].pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('class="audit-trail__entry') == 1
+    assert "Handled." in html
+    assert mod.username in html
+    assert "doesn’t have a change history" not in html

@@ -10,7 +10,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services.credits import credits_grant
 from allmine.core.ids import new_object_id
 from livestreams.lifecycle import LiveStreamStatus as S
 from livestreams.models import BanAction, GiftType, LiveStream, LiveStreamBan, Participant
@@ -185,8 +184,7 @@ def test_the_viewers_cost_the_same_whatever_the_audience(
 
 @pytest.fixture
 def sender(stream):
-    user = UserFactory()
-    credits_grant(user=user, amount=Decimal("1000"), reason="test credits")
+    user = UserFactory(credits="1000")
     livestream_join_as_audience(user=user, live_stream_id=stream.pk)
     return user
 
