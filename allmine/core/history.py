@@ -156,6 +156,12 @@ def register_action(
     _wordings[action] = Wording(label=label, sentence=sentence, about_user=about_user)
 
 
+def action_label(action: str) -> str:
+    """An action's short name in the active language (its code if no app named it)."""
+    wording = _wordings.get(action)
+    return str(wording.label) if wording else action
+
+
 def action_choices() -> list[tuple[str, str]]:
     """(action, its short name) for every registered action, for filters."""
     return sorted(((a, str(w.label)) for a, w in _wordings.items()), key=lambda c: c[1])
@@ -286,6 +292,7 @@ __all__ = [
     "Change",
     "Told",
     "action_choices",
+    "action_label",
     "admin_link",
     "register_action",
     "register_target",

@@ -49,3 +49,11 @@ register_action(
     _("{actor} removed a chat message of {user} in “{target}”"),
     about_user="messageSender",
 )
+register_action("report_resolved", _("report resolved"), _("{actor} resolved a report: {target}"))
+register_action(
+    "report_dismissed", _("report dismissed"), _("{actor} dismissed a report: {target}")
+)
+register_action("gift_type_create", _("gift type added"), _("{actor} added the gift type {target}"))
+register_action(
+    "gift_type_change", _("gift type changed"), _("{actor} changed the gift type {target}")
+)

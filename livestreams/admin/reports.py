@@ -25,6 +25,7 @@ from allmine.core.admin import (
 )
 from allmine.core.audit import audit_history
 from allmine.core.forms import ReasonForm
+from allmine.core.history import action_label
 from livestreams.admin.forms import BanForm
 from livestreams.models import ReportStatus, StreamReport
 from livestreams.services.reports import report_act_on_stream, report_ban_user, report_close
@@ -155,7 +156,7 @@ class StreamReportAdmin(
                 (
                     date_format(localtime(e.created_at), "SHORT_DATETIME_FORMAT"),
                     e.actor.username if e.actor else "—",
-                    e.action,
+                    action_label(e.action),
                     e.reason or "—",
                 )
                 for e in audit_history(obj)[:50]

@@ -405,7 +405,7 @@ def test_a_reports_page_shows_it_with_its_audit_history(queue):
     page = client.get(reverse("admin:livestreams_streamreport_change", args=[queue["oldest"].pk]))
     assert page.status_code == 200
     html = page.content.decode()
-    assert "report_resolved" in html
+    assert "report resolved" in html and "report_resolved" not in html
     assert "Handled &lt;b&gt;now&lt;/b&gt;." in html  # escaped, never markup
     assert mod.username in html
 
