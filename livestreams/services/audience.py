@@ -4,8 +4,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, QuerySet, Subquery
-from django.db.models.functions import Greatest
+from django.db.models import IntegerField, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,8 +14,9 @@ from accounts.services.credits import lock_users
 from allmine.core.errors import InsufficientPermissions
 from livestreams.agora import tokens
 from livestreams.agora.tokens import Credentials
+from livestreams.caching import forget_stream, forget_viewer_counts
 from livestreams.lifecycle import AccessType, Role, ensure_may_be_in_channel, ensure_may_join
-from livestreams.models import Guest, LiveStream, Participant
+from livestreams.models import Guest, LiveStream, Participant, ViewerCount
 from livestreams.selectors.viewing import prepare_for_viewer, role_in_stream
 from livestreams.services.access import refuse_blocked, stream_for
 from livestreams.services.money import charge_with_revenue, revenue_recipients
@@ -132,20 +133,18 @@ def _join_as_audience_once(
         return result
 
 
-def peak_record(*, live_stream_id: str) -> None:
-    """Raise the stream's peak of concurrent viewers to the audience present now:
-    one UPDATE, peak = GREATEST(peak, present), which touches (and locks) the row
-    only while the peak grows, and never lowers it."""
+def peak_record(*, live_stream_id: str, arriving: int = 0) -> None:
+    """Raise the stream's peak of concurrent viewers to its kept count (plus
+    `arriving`, a viewer whose participation is written next): one UPDATE, peak =
+    GREATEST(peak, count), which touches (and locks) the stream's row only while the
+    peak grows, and never lowers it."""
     present = Subquery(
-        Participant.objects.filter(live_stream_id=live_stream_id, is_present=True)
-        .order_by()
-        .values("live_stream")
-        .annotate(n=Count("pk"))
-        .values("n")[:1],
+        ViewerCount.objects.filter(pk=live_stream_id).values("viewers")[:1],
         output_field=IntegerField(),
     )
-    LiveStream.objects.filter(pk=live_stream_id, peak_viewers__lt=present).update(
-        peak_viewers=Greatest("peak_viewers", present)
+    now = Coalesce(present, 0) + arriving
+    LiveStream.objects.filter(pk=live_stream_id, peak_viewers__lt=now).update(
+        peak_viewers=Greatest("peak_viewers", now)
     )
 
 
@@ -188,8 +187,10 @@ def livestream_leave(*, user: User, live_stream_id: str) -> LeaveResult:
         watch_seconds = None
         if role == Role.HOST:
             LiveStream.objects.filter(pk=stream.pk).update(host_present=False, updated_at=now)
+            forget_stream(stream.pk)
         elif role == Role.GUEST:
             Guest.objects.filter(live_stream=stream, user=user).update(has_joined=False)
+            forget_stream(stream.pk)
         elif role == Role.AUDIENCE:
             participant = (
                 Participant.objects.select_for_update().filter(live_stream=stream, user=user).get()
@@ -204,17 +205,19 @@ def livestream_leave(*, user: User, live_stream_id: str) -> LeaveResult:
 
 def participants_leave(present: QuerySet[Participant], when: datetime) -> None:
     """Every participant in `present` (a queryset) leaves at `when`, in batches."""
-    batch = []
-    for participant in present.only("pk", "is_present", "last_joined_at", "watch_seconds").iterator(
-        chunk_size=2000
-    ):
+    batch: list[Participant] = []
+    streams: set[str] = set()
+    fields = ("pk", "live_stream_id", "is_present", "last_joined_at", "watch_seconds")
+    for participant in present.only(*fields).iterator(chunk_size=2000):
         if participant.mark_left(when):
             batch.append(participant)
+            streams.add(participant.live_stream_id)
         if len(batch) >= 2000:
             Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
             batch = []
     if batch:
         Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
+    forget_viewer_counts(streams)
 
 
 def audience_leaves(stream: LiveStream, now: datetime) -> None:
@@ -222,3 +225,4 @@ def audience_leaves(stream: LiveStream, now: datetime) -> None:
     and no broadcaster is in the channel any more."""
     participants_leave(Participant.objects.filter(live_stream=stream, is_present=True), now)
     Guest.objects.filter(live_stream=stream).update(has_joined=False)
+    forget_stream(stream.pk)
