@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from allmine.core.errors import NotFound
 from livestreams.caching import may_store, stream_key, viewers_key
 from livestreams.lifecycle import Role
 from livestreams.models import BanAction, LiveStream, LiveStreamBan, Participant, ReplayAccess
-from livestreams.selectors.streams import stream_visible
+from livestreams.selectors.streams import stream_visible, streams_with_creator
 from livestreams.selectors.viewing import prepare_for_viewer, replay_access_state
 
 logger = logging.getLogger("allmine.cache")
@@ -63,11 +64,11 @@ def _cache_set(key: str, value: Any, seconds: float) -> None:
         logger.warning("The cache failed a write: %s", type(exc).__name__)
 
 
-def stream_snapshot(stream_id: str) -> StreamSnapshot:
-    """The visible stream `stream_id` (404 if none), from the cache or, on a miss,
-    from the database (three queries: the stream with its creator, the guests,
-    the mini crowdfundings), then cached."""
-    entry = _cache_get(stream_key(stream_id))
+def stream_snapshot(stream_id: str, *, fresh: bool = False) -> StreamSnapshot:
+    """The visible stream `stream_id` (404 if none), from the cache or, on a miss
+    (or `fresh`), from the database (three queries: the stream with its creator,
+    the guests, the mini crowdfundings), then cached."""
+    entry = None if fresh else _cache_get(stream_key(stream_id))
     if entry is not None:
         stream, data = entry
         return StreamSnapshot(stream=stream, data=data, cached=True)
@@ -93,42 +94,105 @@ class CallerFlags:
     present: bool  # watching now
     blocked: bool  # a BLOCK ban in force
     rental: ReplayAccess | None  # their replay rental, if any
+    # The stream's status and price as committed now (None: removed or unknown),
+    # for the decisions that must not trust a cached snapshot (joining, paying).
+    status: str | None = None
+    price: Decimal | None = None
 
 
 NOBODY = CallerFlags(joined=False, present=False, blocked=False, rental=None)
 
 
-def caller_flags(stream_id: str, user: User | None) -> CallerFlags:
-    """The caller's flags in the stream, in one query on the user's row (none for
-    an anonymous caller)."""
-    if user is None or not user.is_authenticated:
-        return NOBODY
-    mine = {"live_stream_id": stream_id, "user": OuterRef("pk")}
+_FLAGS = ("flag_joined", "flag_present", "flag_blocked", "flag_rented_at", "flag_expires_at")
+
+
+def _flag_annotations(mine: dict[str, Any]) -> dict[str, Any]:
+    """The caller's flags as annotations; `mine` selects their rows in the
+    stream (the stream and the user, one of them an OuterRef)."""
     participation = Participant.objects.filter(**mine)
     rental = ReplayAccess.objects.filter(**mine).order_by("-rented_at")
-    row = (
-        User.objects.filter(pk=user.pk)
-        .annotate(
-            joined=Exists(participation),
-            present=Exists(participation.filter(is_present=True)),
-            blocked=Exists(
-                LiveStreamBan.objects.in_force().filter(**mine, action_type=BanAction.BLOCK)
-            ),
-            rented_at=Subquery(rental.values("rented_at")[:1]),
-            rental_expires_at=Subquery(rental.values("expires_at")[:1]),
-        )
-        .values_list("joined", "present", "blocked", "rented_at", "rental_expires_at")
-        .first()
-    )
-    if row is None:
-        return NOBODY
-    joined, present, blocked, rented_at, expires_at = row
+    return {
+        "flag_joined": Exists(participation),
+        "flag_present": Exists(participation.filter(is_present=True)),
+        "flag_blocked": Exists(
+            LiveStreamBan.objects.in_force().filter(**mine, action_type=BanAction.BLOCK)
+        ),
+        "flag_rented_at": Subquery(rental.values("rented_at")[:1]),
+        "flag_expires_at": Subquery(rental.values("expires_at")[:1]),
+    }
+
+
+def _flags(
+    stream_id: str, user: User, values: tuple[Any, ...], status: str | None, price: Any
+) -> CallerFlags:
+    joined, present, blocked, rented_at, expires_at = values
     rented = None
     if rented_at is not None:
         rented = ReplayAccess(
             live_stream_id=stream_id, user=user, rented_at=rented_at, expires_at=expires_at
         )
-    return CallerFlags(joined=joined, present=present, blocked=blocked, rental=rented)
+    return CallerFlags(
+        joined=bool(joined),
+        present=bool(present),
+        blocked=bool(blocked),
+        rental=rented,
+        status=status,
+        price=price,
+    )
+
+
+def caller_flags(stream_id: str, user: User | None) -> CallerFlags:
+    """The caller's flags in the stream, and the stream's status and price, in
+    one query on the user's row (none for an anonymous caller)."""
+    if user is None or not user.is_authenticated:
+        return NOBODY
+    stream = LiveStream.objects.visible().filter(pk=stream_id)
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            **_flag_annotations({"live_stream_id": stream_id, "user": OuterRef("pk")}),
+            stream_status=Subquery(stream.values("status")[:1]),
+            stream_price=Subquery(stream.values("price")[:1]),
+        )
+        .values_list(*_FLAGS, "stream_status", "stream_price")
+        .first()
+    )
+    if row is None:
+        return NOBODY
+    return _flags(stream_id, user, row[:5], row[5], row[6])
+
+
+def snapshot_for_caller(stream_id: str, user: User) -> tuple[StreamSnapshot, CallerFlags]:
+    """The stream's snapshot and the caller's flags, as the join needs them: on a
+    cache hit, `caller_flags` (one query); on a miss, the stream is read with the
+    flags in the same query (then its guests and mini crowdfundings: three in all),
+    and cached. 404 if the stream is not visible."""
+    entry = _cache_get(stream_key(stream_id))
+    if entry is not None:
+        snapshot = StreamSnapshot(stream=entry[0], data=entry[1], cached=True)
+        flags = caller_flags(stream_id, user)
+        if flags.status is None:
+            raise NotFound("No live stream has this id.")
+        if (flags.status, flags.price) == (snapshot.stream.status, snapshot.stream.price):
+            return snapshot, flags
+        # Changed since it was cached (its forget is on its way): read it again.
+    mine = {"live_stream": OuterRef("pk"), "user": user}
+    stream = (
+        streams_with_creator()
+        .visible()
+        .filter(pk=stream_id)
+        .annotate(**_flag_annotations(mine))
+        .first()
+    )
+    if stream is None:
+        raise NotFound("No live stream has this id.")
+    values = tuple(getattr(stream, name) for name in _FLAGS)
+    for name in _FLAGS:  # the caller's, not the stream's: never cached
+        delattr(stream, name)
+    flags = _flags(stream_id, user, values, stream.status, stream.price)
+    prepare_for_viewer([stream], None, timezone.now())
+    _cache_set(stream_key(stream_id), (stream, None), settings.STREAM_CACHE_SECONDS)
+    return StreamSnapshot(stream=stream), flags
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The audience: joining an active stream (paid once), renewing tokens, leaving."""
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,16 +12,17 @@ from django.utils.translation import gettext as _
 
 from accounts.models import TransactionKind, User
 from accounts.services.credits import lock_users
-from allmine.core.errors import InsufficientPermissions
+from allmine.core.errors import InsufficientPermissions, NotFound
 from livestreams.agora import tokens
 from livestreams.agora.tokens import Credentials
 from livestreams.caching import forget_stream, forget_viewer_counts
 from livestreams.lifecycle import AccessType, Role, ensure_may_be_in_channel, ensure_may_join
 from livestreams.models import Guest, LiveStream, Participant, ViewerCount
-from livestreams.selectors.viewing import prepare_for_viewer, role_in_stream
+from livestreams.selectors.snapshots import caller_view, snapshot_for_caller
+from livestreams.selectors.viewing import role_in_stream
 from livestreams.services.access import refuse_blocked, stream_for
 from livestreams.services.money import charge_with_revenue, revenue_recipients
-from livestreams.services.results import JoinResult, LeaveResult
+from livestreams.services.results import AudienceJoinResult, LeaveResult
 
 
 def _client_details(device: dict[str, Any], ip_address: str | None) -> dict[str, str | None]:
@@ -36,7 +38,7 @@ def livestream_join_as_audience(
     live_stream_id: str,
     device: dict[str, Any] | None = None,
     ip_address: str | None = None,
-) -> JoinResult:
+) -> AudienceJoinResult:
     """An audience member joins an active stream. A paid stream charges its price
     once per user and stream; joining again never charges again."""
     for attempt in range(2):
@@ -54,26 +56,34 @@ def livestream_join_as_audience(
 
 def _join_as_audience_once(
     *, user: User, live_stream_id: str, device: dict[str, Any], ip_address: str | None
-) -> JoinResult:
+) -> AudienceJoinResult:
+    """The stream's representation comes from the cached snapshot; what decides
+    the join (the caller's ban and participation, the stream's status and price)
+    is read from the database in the transaction, so nothing cached decides it."""
     now = timezone.now()
     with transaction.atomic():
-        stream = stream_for(user, live_stream_id)
-        if stream.creator_id == user.pk or stream.viewer_is_guest:
+        try:
+            snapshot, flags = snapshot_for_caller(live_stream_id, user)
+        except NotFound:
+            raise NotFound(_("No live stream has this id.")) from None
+        stream = snapshot.stream
+        if stream.creator_id == user.pk or user.pk in stream.guest_ids:
             raise InsufficientPermissions(
                 _("Broadcasters join with join-as-creator or join-as-guest.")
             )
+        stream.viewer_is_blocked = flags.blocked
         refuse_blocked(stream)
         ensure_may_join(Role.AUDIENCE, stream.status)
         details = _client_details(device, ip_address)
         recipients = None
-        if stream.access_type == AccessType.PAID and not stream.viewer_is_participant:
+        if stream.access_type == AccessType.PAID and not flags.joined:
             # A first paid join: lock the payer (and payees) before reading the
             # Participant row, so that this user's concurrent first joins are decided
             # one at a time and the later ones see the row (and the charge) of the first.
             recipients = revenue_recipients(stream)
             lock_users([user.pk, *(uid for uid, _share in recipients)])
         participant = None
-        if stream.viewer_is_participant or recipients is not None:
+        if flags.joined or recipients is not None:
             # A rejoin, or a first paid join re-checking under the user's lock. A
             # first free join goes straight to the insert: a concurrent first join
             # of the same user makes it fail on the unique row, and it is retried.
@@ -82,6 +92,10 @@ def _join_as_audience_once(
                 .filter(live_stream=stream, user=user)
                 .first()
             )
+        # The peak first (the stream's row, then the count's: the order every
+        # write that locks both takes), counting this viewer if they arrive now.
+        arriving = participant is None or not participant.is_present
+        peak_record(live_stream_id=stream.pk, arriving=1 if arriving else 0)
         if participant is None:
             charge = None
             if stream.access_type == AccessType.PAID:
@@ -94,15 +108,21 @@ def _join_as_audience_once(
                     kinds=(TransactionKind.STREAM_CHARGE, TransactionKind.STREAM_REVENUE),
                     recipients=recipients,
                 )
-            Participant.objects.create(
-                live_stream=stream,
-                user=user,
-                first_joined_at=now,
-                last_joined_at=now,
-                last_seen_at=now,
-                charge=charge,
-                **details,
+            # Inserted without Model.save(): its cached viewer count is forgotten below.
+            Participant.objects.bulk_create(
+                [
+                    Participant(
+                        live_stream_id=stream.pk,
+                        user=user,
+                        first_joined_at=now,
+                        last_joined_at=now,
+                        last_seen_at=now,
+                        charge=charge,
+                        **details,
+                    )
+                ]
             )
+            forget_viewer_counts([stream.pk])
         else:
             if participant.is_present:
                 participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
@@ -122,15 +142,11 @@ def _join_as_audience_once(
                     setattr(participant, name, value)
                     changed.append(name)
             participant.save(update_fields=changed)
-        stream.viewer_is_participant = True
         credentials = tokens.issue_credentials(
             channel_name=stream.channel_name, user=user, role=tokens.AUDIENCE, now=now
         )
-        result = JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
-        # Last, so that the stream's row (locked only when the peak grows) is held
-        # for no longer than the commit.
-        peak_record(live_stream_id=stream.pk)
-        return result
+        view = caller_view(snapshot, user, now, replace(flags, joined=True))
+        return AudienceJoinResult(snapshot=snapshot, caller=view, credentials=credentials)
 
 
 def peak_record(*, live_stream_id: str, arriving: int = 0) -> None:
