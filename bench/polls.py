@@ -47,7 +47,7 @@ def main() -> None:
             (
                 "**viewer count: GET /live-stream/{id}/viewer-count**",
                 f"/api/v1/live-stream/{target}/viewer-count",
-            ),  # noqa: E501
+            ),
             ("**stream: GET /live-stream/{id}**", f"/api/v1/live-stream/{target}"),
             ("floor again: GET /auth/me", "/api/v1/auth/me"),
         ):
