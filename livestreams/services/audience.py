@@ -92,10 +92,6 @@ def _join_as_audience_once(
                 .filter(live_stream=stream, user=user)
                 .first()
             )
-        # The peak first (the stream's row, then the count's: the order every
-        # write that locks both takes), counting this viewer if they arrive now.
-        arriving = participant is None or not participant.is_present
-        peak_record(live_stream_id=stream.pk, arriving=1 if arriving else 0)
         if participant is None:
             charge = None
             if stream.access_type == AccessType.PAID:
@@ -146,22 +142,34 @@ def _join_as_audience_once(
             channel_name=stream.channel_name, user=user, role=tokens.AUDIENCE, now=now
         )
         view = caller_view(snapshot, user, now, replace(flags, joined=True))
+        # Last: the count's row (locked by the write above) is held for no longer
+        # than the commit; the stream's row is never waited for.
+        peak_record(live_stream_id=stream.pk)
         return AudienceJoinResult(snapshot=snapshot, caller=view, credentials=credentials)
 
 
-def peak_record(*, live_stream_id: str, arriving: int = 0) -> None:
-    """Raise the stream's peak of concurrent viewers to its kept count (plus
-    `arriving`, a viewer whose participation is written next): one UPDATE, peak =
-    GREATEST(peak, count), which touches (and locks) the stream's row only while the
-    peak grows, and never lowers it."""
-    present = Subquery(
-        ViewerCount.objects.filter(pk=live_stream_id).values("viewers")[:1],
-        output_field=IntegerField(),
+def peak_record(*, live_stream_id: str) -> None:
+    """Raise the stream's peak of concurrent viewers to its kept count: one UPDATE,
+    peak = GREATEST(peak, count), which touches the stream's row only while the
+    peak grows, and never lowers it.
+
+    It never waits for the row: one locked by another transaction (another join
+    raising the peak, a write to the stream) is skipped (FOR UPDATE SKIP LOCKED).
+    During a burst the peak can then lag behind the joins still in flight by a
+    few, until the next join; joins do not queue on the stream's row, and a join
+    (holding the count's row) never waits for a write that holds the stream's row
+    and waits for the count's (ending the stream: no deadlock)."""
+    present = Coalesce(
+        Subquery(
+            ViewerCount.objects.filter(pk=live_stream_id).values("viewers")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
     )
-    now = Coalesce(present, 0) + arriving
-    LiveStream.objects.filter(pk=live_stream_id, peak_viewers__lt=now).update(
-        peak_viewers=Greatest("peak_viewers", now)
-    )
+    free = LiveStream.objects.filter(pk=live_stream_id).select_for_update(skip_locked=True)
+    LiveStream.objects.filter(
+        pk=live_stream_id, peak_viewers__lt=present, pk__in=free.values("pk")
+    ).update(peak_viewers=Greatest("peak_viewers", present))
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:
