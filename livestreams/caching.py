@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from django.core.cache import cache
 from django.db import transaction
 
+from allmine.core.throttling import cache_skipped
+
 logger = logging.getLogger("allmine.cache")
 
 # Bump when what a snapshot holds changes shape: old entries are then never read.
@@ -38,6 +40,8 @@ class _Forget:
         self.keys = keys
 
     def __call__(self) -> None:
+        if cache_skipped():  # the cache timed out a moment ago: the lifetimes bound it
+            return
         try:
             cache.delete_many(self.keys)
         except Exception as exc:  # any cache failure: the entries expire by themselves

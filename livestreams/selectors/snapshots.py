@@ -30,6 +30,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from allmine.core.errors import NotFound
+from allmine.core.throttling import cache_skipped
 from livestreams.caching import may_store, stream_key, viewers_key
 from livestreams.lifecycle import Role
 from livestreams.models import BanAction, LiveStream, LiveStreamBan, Participant, ReplayAccess
@@ -50,6 +51,8 @@ class StreamSnapshot:
 
 
 def _cache_get(key: str) -> Any:
+    if cache_skipped():  # the cache timed out a moment ago: not asked meanwhile
+        return None
     try:
         return cache.get(key)
     except Exception as exc:  # any cache failure: read the database
@@ -58,7 +61,7 @@ def _cache_get(key: str) -> Any:
 
 
 def _cache_set(key: str, value: Any, seconds: float) -> None:
-    if seconds <= 0 or not may_store(key):
+    if seconds <= 0 or cache_skipped() or not may_store(key):
         return
     try:
         cache.set(key, value, seconds)
