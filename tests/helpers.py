@@ -207,3 +207,14 @@ def form_data(response, *, form_id: str | None = None, containing: str | None = 
         if (form_id and found_id == form_id) or (containing and containing in data):
             return data
     raise AssertionError(f"no such form on the page: {form_id or containing}")
+
+
+# --- After the commit -----------------------------------------------------------------
+
+
+def enqueued(callbacks: list) -> list:
+    """The on-commit callbacks that hand work over (tasks), without the ones that
+    forget cached entries (`livestreams.caching`), which every write adds."""
+    from livestreams.caching import forgets
+
+    return [callback for callback in callbacks if not forgets(callback)]

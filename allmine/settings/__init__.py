@@ -329,6 +329,12 @@ if SUPERLIKE_PRICE <= 0 or SUPERLIKE_PRICE.quantize(Decimal("0.01")) != SUPERLIK
 # Chat messages published live into the stream's Signaling channel: one not sent
 # within this many seconds (Agora failing meanwhile) is dropped, not shown late.
 CHAT_RTM_MAX_AGE_SECONDS = env.int("CHAT_RTM_MAX_AGE_SECONDS", default=300)
+# What the API reads of a stream is cached (in Redis, shared by every node): the
+# stream's audience-independent representation for STREAM_CACHE_SECONDS, its viewer
+# count for VIEWER_COUNT_CACHE_SECONDS. Every write through the services deletes the
+# key when it commits; the lifetimes bound how stale anything else leaves it.
+STREAM_CACHE_SECONDS = env.float("STREAM_CACHE_SECONDS", default=5.0)
+VIEWER_COUNT_CACHE_SECONDS = env.float("VIEWER_COUNT_CACHE_SECONDS", default=2.0)
 # Revenue shares of stream charges and replay rentals; the platform keeps the rest.
 REVENUE_SHARE_SOLO_CREATOR = Decimal(env.str("REVENUE_SHARE_SOLO_CREATOR", default="0.80"))
 REVENUE_SHARE_DUO_CREATOR = Decimal(env.str("REVENUE_SHARE_DUO_CREATOR", default="0.40"))

@@ -35,6 +35,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_step": 0.2, "int
 CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT = 300, 360
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
+# The kept viewer counts (database triggers) are compared with a recount, and any
+# drift repaired, this often.
+VIEWER_RECOUNT_SECONDS = env.float("VIEWER_RECOUNT_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One schedule for any number of web and worker nodes (run one beat). Each job
 # also takes a lock, so an overlap (a slow run, a second beat, the staff command
@@ -50,6 +53,7 @@ CELERY_BEAT_SCHEDULE = {
     "retry-agora-recordings": {"task": "livestreams.retry_agora_recordings", "schedule": 60.0},
     "retry-rtm-messages": {"task": "livestreams.retry_rtm_messages", "schedule": 60.0},
     "reconcile-presence": {"task": "livestreams.reconcile_presence", "schedule": 60.0},
+    "recount-viewers": {"task": "livestreams.recount_viewers", "schedule": VIEWER_RECOUNT_SECONDS},
     "prune-agora-notices": {
         "task": "livestreams.prune_agora_notices",
         "schedule": crontab(hour=3, minute=41),

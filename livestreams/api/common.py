@@ -12,7 +12,12 @@ from rest_framework.response import Response
 from allmine.core.errors import ValidationFailed
 from allmine.core.ids import is_object_id
 from allmine.core.pagination import MAX_LIMIT, paginate, with_default_limit
-from livestreams.api.serializers import LiveStreamPageSerializer, LiveStreamSerializer
+from livestreams.api.serializers import (
+    LiveStreamPageSerializer,
+    LiveStreamSerializer,
+    ReplayAccessSerializer,
+)
+from livestreams.selectors.snapshots import CallerView, StreamSnapshot, snapshot_rendered
 from livestreams.selectors.viewing import prepare_for_viewer
 
 # The lists answered as arrays (API-more §14) and the viewers' page take 20 by default.
@@ -40,6 +45,20 @@ def path_id(value: str, name: str = "id") -> str:
     if not is_object_id(value):
         raise ValidationFailed.field(name, "Must be a 24-character hexadecimal id.")
     return value
+
+
+def render_snapshot(snapshot: StreamSnapshot, view: CallerView) -> dict:
+    """The LiveStream object of a cached snapshot as one caller sees it: the
+    audience-independent rendering (made once and cached with the snapshot), with
+    the caller's `replayAccess`, `recordingUrl` and `role` put in their places."""
+    if snapshot.data is None:
+        snapshot_rendered(snapshot, dict(LiveStreamSerializer(snapshot.stream).data))
+    assert snapshot.data is not None
+    data = dict(snapshot.data)
+    data["replayAccess"] = ReplayAccessSerializer(view.replay).data
+    data["recordingUrl"] = snapshot.stream.recording_url if view.replay.can_view_recording else None
+    data["role"] = view.role.value if view.role is not None else None
+    return data
 
 
 def stream_page(request, queryset) -> Response:

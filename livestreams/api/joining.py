@@ -7,12 +7,14 @@ from rest_framework.views import APIView
 
 from allmine.core.http import client_ip
 from allmine.core.throttling import JoinThrottle, RenewThrottle
-from livestreams.api.common import valid
+from livestreams.api.common import render_snapshot, valid
 from livestreams.api.inputs import AudienceJoinInputSerializer, LiveStreamIdInputSerializer
 from livestreams.api.serializers import (
+    AgoraCredentialsSerializer,
     CredentialsSerializer,
     JoinResponseSerializer,
     LeaveResponseSerializer,
+    RtmCredentialsSerializer,
 )
 from livestreams.services.audience import (
     livestream_join_as_audience,
@@ -109,7 +111,14 @@ class JoinAsAudienceView(APIView):
         result = livestream_join_as_audience(
             user=request.user, live_stream_id=stream_id, device=data, ip_address=client_ip(request)
         )
-        return Response(JoinResponseSerializer(result).data)
+        # JoinResponseSerializer's shape, the stream rendered from its snapshot.
+        return Response(
+            {
+                "liveStream": render_snapshot(result.snapshot, result.caller),
+                "agora": AgoraCredentialsSerializer(result.credentials.agora).data,
+                "rtm": RtmCredentialsSerializer(result.credentials.rtm).data,
+            }
+        )
 
 
 class RenewTokenView(APIView):

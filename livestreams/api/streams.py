@@ -15,6 +15,7 @@ from livestreams.api.common import (
     ARRAY_HEADERS,
     ArrayPageQuerySerializer,
     path_id,
+    render_snapshot,
     stream_array,
     stream_page,
     valid,
@@ -32,12 +33,16 @@ from livestreams.api.serializers import (
     ReplayAccessSerializer,
     ViewerCountSerializer,
 )
+from livestreams.selectors.snapshots import (
+    caller_view,
+    stream_snapshot,
+    viewer_count_now,
+)
 from livestreams.selectors.streams import (
     stream_visible,
     streams_filtered,
     streams_funded_by,
     streams_rented_by,
-    viewer_count,
 )
 from livestreams.selectors.viewing import prepare_for_viewer
 from livestreams.services.creation import livestream_create
@@ -124,9 +129,10 @@ class LiveStreamDetailView(APIView):
         responses={200: LiveStreamSerializer},
     )
     def get(self, request, live_stream_id):
-        stream = stream_visible(path_id(live_stream_id))
-        prepare_for_viewer([stream], request.user, timezone.now())
-        return Response(LiveStreamSerializer(stream).data)
+        # The cached snapshot, and the caller's part on top: one query on a hit.
+        snapshot = stream_snapshot(path_id(live_stream_id))
+        view = caller_view(snapshot, request.user, timezone.now())
+        return Response(render_snapshot(snapshot, view))
 
     @extend_schema(
         operation_id="liveStreamDelete",
@@ -155,8 +161,9 @@ class ViewerCountView(APIView):
         responses={200: ViewerCountSerializer},
     )
     def get(self, request, live_stream_id):
-        stream = stream_visible(path_id(live_stream_id))
-        counted = {"stream_id": stream.pk, "viewer_count": viewer_count(stream)}
+        stream_id = path_id(live_stream_id)
+        # The kept count, cached: no query on a hit.
+        counted = {"stream_id": stream_id, "viewer_count": viewer_count_now(stream_id)}
         return Response(ViewerCountSerializer(counted).data)
 
 

@@ -9,7 +9,7 @@ from livestreams.models.agora import (
     AgoraNoticeOutcome,
     UnsignedBigIntegerField,
 )
-from livestreams.models.audience import Participant
+from livestreams.models.audience import Participant, ViewerCount
 from livestreams.models.bans import BanAction, LiveStreamBan
 from livestreams.models.chat import (
     CHAT_MESSAGE_MAX_CHARACTERS,
@@ -75,5 +75,6 @@ __all__ = [
     "StreamReport",
     "Superlike",
     "UnsignedBigIntegerField",
+    "ViewerCount",
     "interest_label",
 ]

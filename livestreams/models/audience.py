@@ -1,11 +1,14 @@
 """The audience of a stream."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allmine.core.ids import ObjectIdField
+from livestreams.caching import forget_viewer_counts
 from livestreams.models.streams import LiveStream
 
 
@@ -14,11 +17,13 @@ class Participant(models.Model):
     number of times they join; holds their presence, watch time and device."""
 
     id = ObjectIdField()
+    # No index of its own: the unique (live_stream, user) below starts with it.
     live_stream = models.ForeignKey(
         LiveStream,
         on_delete=models.CASCADE,
         related_name="participants",
         verbose_name=_("live stream"),
+        db_index=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -59,8 +64,10 @@ class Participant(models.Model):
                 fields=["live_stream", "user"], name="participant_once_per_stream"
             ),
         ]
+        # Few indexes: every join writes this table. The viewer counts are kept in
+        # ViewerCount (no index on presence per stream); a stream's participants
+        # are found through the unique (live_stream, user).
         indexes = [
-            models.Index(fields=["live_stream", "is_present"], name="participant_stream_present"),
             models.Index(
                 fields=["last_seen_at"],
                 condition=models.Q(is_present=True),
@@ -76,6 +83,10 @@ class Participant(models.Model):
 
     LEAVE_FIELDS = ("watch_seconds", "is_present", "left_at")
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        forget_viewer_counts([self.live_stream_id])  # the cached count, when this commits
+
     def mark_left(self, when) -> bool:
         """Leave at `when`, adding the time since the last join to the watch time
         (not saved). False if the participant was not present."""
@@ -85,3 +96,26 @@ class Participant(models.Model):
         self.is_present = False
         self.left_at = max(when, self.last_joined_at)
         return True
+
+
+class ViewerCount(models.Model):
+    """How many audience members watch a stream now, kept by the database: the
+    triggers of migration 0016 add and take one as a participant row becomes
+    present or stops being present (insert, update of `is_present`, delete), in
+    the transaction that changes it. `recount_viewers` repairs any drift."""
+
+    live_stream = models.OneToOneField(
+        LiveStream,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="viewer_count",
+        verbose_name=_("live stream"),
+    )
+    viewers = models.IntegerField(_("viewers now"), default=0)
+
+    class Meta:
+        verbose_name = _("viewer count")
+        verbose_name_plural = _("viewer counts")
+
+    def __str__(self) -> str:
+        return f"{self.live_stream_id}: {self.viewers}"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from allmine.core.fields import EARLIEST_ACCEPTED, LATEST_ACCEPTED
 from allmine.core.ids import ObjectIdField
+from livestreams.caching import forget_stream
 from livestreams.lifecycle import (
     OPEN_STATUSES,
     AccessType,
@@ -235,6 +236,10 @@ class LiveStream(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        forget_stream(self.pk)  # its cached representation, when this commits
+
     @property
     def is_removed(self) -> bool:
         return self.deleted_at is not None
@@ -280,6 +285,10 @@ class Guest(models.Model):
             "stream": self.live_stream,
         }
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        forget_stream(self.live_stream_id)  # the stream's broadcasters changed
+
 
 class MiniCrowdFundingStatus(models.TextChoices):
     OPEN = "open", _("open")
@@ -321,3 +330,7 @@ class MiniCrowdFunding(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        forget_stream(self.live_stream_id)  # the stream's fundings changed

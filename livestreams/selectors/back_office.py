@@ -20,6 +20,7 @@ from livestreams.models import (
     Participant,
     ReportStatus,
     StreamReport,
+    ViewerCount,
 )
 
 
@@ -32,12 +33,11 @@ def _streams() -> QuerySet[LiveStream]:
 
 def viewers_of(streams: Iterable[str] | QuerySet[LiveStream]) -> dict[str, int]:
     """How many are watching each of these streams now (their ids, or a
-    queryset of them), in one query on `participant_stream_present`; a stream
+    queryset of them): their kept counts (ViewerCount), in one query; a stream
     nobody watches is left out.
 
     Every viewer count of the back office is read here (the dashboard, the
-    stream list, the action pages): when the count is kept on the stream
-    instead, this function is the one to change."""
+    stream list, the action pages)."""
     if isinstance(streams, QuerySet):
         which = Q(live_stream__in=streams.order_by().values("pk"))
     else:
@@ -46,11 +46,7 @@ def viewers_of(streams: Iterable[str] | QuerySet[LiveStream]) -> dict[str, int]:
             return {}
         which = Q(live_stream_id__in=ids)
     return dict(
-        Participant.objects.filter(which, is_present=True)
-        .order_by()
-        .values("live_stream")
-        .annotate(n=Count("pk"))
-        .values_list("live_stream", "n")
+        ViewerCount.objects.filter(which, viewers__gt=0).values_list("live_stream_id", "viewers")
     )
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from allmine.core.tasks import enqueue_on_commit
 from livestreams.agora import notices as ncs
+from livestreams.caching import forget_stream
 from livestreams.lifecycle import Role, may_be_in_channel
 from livestreams.models import (
     AgoraClientSequence,
@@ -269,6 +270,7 @@ def _agora_channel_destroyed(stream: LiveStream, notice: AgoraNotice) -> str:
         stream.host_present = False
         stream.save(update_fields=["host_present", "updated_at"])
     Guest.objects.filter(live_stream=stream, has_joined=True).update(has_joined=False)
+    forget_stream(stream.pk)
     participants_leave(
         Participant.objects.filter(
             live_stream=stream, is_present=True, last_joined_at__lte=when + EVENT_SLACK

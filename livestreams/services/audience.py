@@ -1,25 +1,29 @@
 """The audience: joining an active stream (paid once), renewing tokens, leaving."""
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, QuerySet, Subquery
-from django.db.models.functions import Greatest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import IntegerField, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import TransactionKind, User
 from accounts.services.credits import lock_users
-from allmine.core.errors import InsufficientPermissions
+from allmine.core.errors import InsufficientPermissions, NotFound
 from livestreams.agora import tokens
 from livestreams.agora.tokens import Credentials
+from livestreams.caching import forget_stream, forget_viewer_counts
 from livestreams.lifecycle import AccessType, Role, ensure_may_be_in_channel, ensure_may_join
-from livestreams.models import Guest, LiveStream, Participant
-from livestreams.selectors.viewing import prepare_for_viewer, role_in_stream
+from livestreams.models import Guest, LiveStream, Participant, ViewerCount
+from livestreams.selectors.snapshots import caller_view, snapshot_for_caller
+from livestreams.selectors.viewing import role_in_stream
 from livestreams.services.access import refuse_blocked, stream_for
 from livestreams.services.money import charge_with_revenue, revenue_recipients
-from livestreams.services.results import JoinResult, LeaveResult
+from livestreams.services.results import AudienceJoinResult, LeaveResult
 
 
 def _client_details(device: dict[str, Any], ip_address: str | None) -> dict[str, str | None]:
@@ -35,7 +39,7 @@ def livestream_join_as_audience(
     live_stream_id: str,
     device: dict[str, Any] | None = None,
     ip_address: str | None = None,
-) -> JoinResult:
+) -> AudienceJoinResult:
     """An audience member joins an active stream. A paid stream charges its price
     once per user and stream; joining again never charges again."""
     for attempt in range(2):
@@ -53,26 +57,34 @@ def livestream_join_as_audience(
 
 def _join_as_audience_once(
     *, user: User, live_stream_id: str, device: dict[str, Any], ip_address: str | None
-) -> JoinResult:
+) -> AudienceJoinResult:
+    """The stream's representation comes from the cached snapshot; what decides
+    the join (the caller's ban and participation, the stream's status and price)
+    is read from the database in the transaction, so nothing cached decides it."""
     now = timezone.now()
     with transaction.atomic():
-        stream = stream_for(user, live_stream_id)
-        if stream.creator_id == user.pk or stream.viewer_is_guest:
+        try:
+            snapshot, flags = snapshot_for_caller(live_stream_id, user)
+        except NotFound:
+            raise NotFound(_("No live stream has this id.")) from None
+        stream = snapshot.stream
+        if stream.creator_id == user.pk or user.pk in stream.guest_ids:
             raise InsufficientPermissions(
                 _("Broadcasters join with join-as-creator or join-as-guest.")
             )
+        stream.viewer_is_blocked = flags.blocked
         refuse_blocked(stream)
         ensure_may_join(Role.AUDIENCE, stream.status)
         details = _client_details(device, ip_address)
         recipients = None
-        if stream.access_type == AccessType.PAID and not stream.viewer_is_participant:
+        if stream.access_type == AccessType.PAID and not flags.joined:
             # A first paid join: lock the payer (and payees) before reading the
             # Participant row, so that this user's concurrent first joins are decided
             # one at a time and the later ones see the row (and the charge) of the first.
             recipients = revenue_recipients(stream)
             lock_users([user.pk, *(uid for uid, _share in recipients)])
         participant = None
-        if stream.viewer_is_participant or recipients is not None:
+        if flags.joined or recipients is not None:
             # A rejoin, or a first paid join re-checking under the user's lock. A
             # first free join goes straight to the insert: a concurrent first join
             # of the same user makes it fail on the unique row, and it is retried.
@@ -93,15 +105,21 @@ def _join_as_audience_once(
                     kinds=(TransactionKind.STREAM_CHARGE, TransactionKind.STREAM_REVENUE),
                     recipients=recipients,
                 )
-            Participant.objects.create(
-                live_stream=stream,
-                user=user,
-                first_joined_at=now,
-                last_joined_at=now,
-                last_seen_at=now,
-                charge=charge,
-                **details,
+            # Inserted without Model.save(): its cached viewer count is forgotten below.
+            Participant.objects.bulk_create(
+                [
+                    Participant(
+                        live_stream_id=stream.pk,
+                        user=user,
+                        first_joined_at=now,
+                        last_joined_at=now,
+                        last_seen_at=now,
+                        charge=charge,
+                        **details,
+                    )
+                ]
             )
+            forget_viewer_counts([stream.pk])
         else:
             if participant.is_present:
                 participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
@@ -121,32 +139,57 @@ def _join_as_audience_once(
                     setattr(participant, name, value)
                     changed.append(name)
             participant.save(update_fields=changed)
-        stream.viewer_is_participant = True
         credentials = tokens.issue_credentials(
             channel_name=stream.channel_name, user=user, role=tokens.AUDIENCE, now=now
         )
-        result = JoinResult(prepare_for_viewer([stream], user, now)[0], credentials)
-        # Last, so that the stream's row (locked only when the peak grows) is held
-        # for no longer than the commit.
+        view = caller_view(snapshot, user, now, replace(flags, joined=True))
+        # Last: the count's row (locked by the write above) is held for no longer
+        # than the commit; the stream's row is never waited for.
         peak_record(live_stream_id=stream.pk)
-        return result
+        return AudienceJoinResult(snapshot=snapshot, caller=view, credentials=credentials)
+
+
+_STAND_IN = "\x00stream"
+_PEAK_SQL: dict[str, tuple[str, list[Any]]] = {}
+
+
+def _peak_update(live_stream_id: str) -> UpdateQuery:
+    present = Coalesce(
+        Subquery(
+            ViewerCount.objects.filter(pk=live_stream_id).values("viewers")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+    free = LiveStream.objects.filter(pk=live_stream_id).select_for_update(skip_locked=True)
+    growing = LiveStream.objects.filter(
+        pk=live_stream_id, peak_viewers__lt=present, pk__in=free.values("pk")
+    )
+    query = cast(UpdateQuery, growing.query.chain(UpdateQuery))
+    query.add_update_values({"peak_viewers": Greatest("peak_viewers", present)})
+    return query
 
 
 def peak_record(*, live_stream_id: str) -> None:
-    """Raise the stream's peak of concurrent viewers to the audience present now:
-    one UPDATE, peak = GREATEST(peak, present), which touches (and locks) the row
-    only while the peak grows, and never lowers it."""
-    present = Subquery(
-        Participant.objects.filter(live_stream_id=live_stream_id, is_present=True)
-        .order_by()
-        .values("live_stream")
-        .annotate(n=Count("pk"))
-        .values("n")[:1],
-        output_field=IntegerField(),
-    )
-    LiveStream.objects.filter(pk=live_stream_id, peak_viewers__lt=present).update(
-        peak_viewers=Greatest("peak_viewers", present)
-    )
+    """Raise the stream's peak of concurrent viewers to its kept count: one UPDATE,
+    peak = GREATEST(peak, count), which touches the stream's row only while the
+    peak grows, and never lowers it. (Built and compiled by the ORM once per
+    database vendor, then run with the stream's id: compiling it cost more CPU than
+    running it.)
+
+    It never waits for the row: one locked by another transaction (another join
+    raising the peak, a write to the stream) is skipped (FOR UPDATE SKIP LOCKED).
+    During a burst the peak can then lag behind the joins still in flight by a
+    few, until the next join; joins do not queue on the stream's row, and a join
+    (holding the count's row) never waits for a write that holds the stream's row
+    and waits for the count's (ending the stream: no deadlock)."""
+    vendor = connection.vendor
+    if vendor not in _PEAK_SQL:
+        sql, params = _peak_update(_STAND_IN).get_compiler(connection=connection).as_sql()
+        _PEAK_SQL[vendor] = (sql, list(params))
+    sql, params = _PEAK_SQL[vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [live_stream_id if p == _STAND_IN else p for p in params])
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:
@@ -188,8 +231,10 @@ def livestream_leave(*, user: User, live_stream_id: str) -> LeaveResult:
         watch_seconds = None
         if role == Role.HOST:
             LiveStream.objects.filter(pk=stream.pk).update(host_present=False, updated_at=now)
+            forget_stream(stream.pk)
         elif role == Role.GUEST:
             Guest.objects.filter(live_stream=stream, user=user).update(has_joined=False)
+            forget_stream(stream.pk)
         elif role == Role.AUDIENCE:
             participant = (
                 Participant.objects.select_for_update().filter(live_stream=stream, user=user).get()
@@ -204,17 +249,19 @@ def livestream_leave(*, user: User, live_stream_id: str) -> LeaveResult:
 
 def participants_leave(present: QuerySet[Participant], when: datetime) -> None:
     """Every participant in `present` (a queryset) leaves at `when`, in batches."""
-    batch = []
-    for participant in present.only("pk", "is_present", "last_joined_at", "watch_seconds").iterator(
-        chunk_size=2000
-    ):
+    batch: list[Participant] = []
+    streams: set[str] = set()
+    fields = ("pk", "live_stream_id", "is_present", "last_joined_at", "watch_seconds")
+    for participant in present.only(*fields).iterator(chunk_size=2000):
         if participant.mark_left(when):
             batch.append(participant)
+            streams.add(participant.live_stream_id)
         if len(batch) >= 2000:
             Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
             batch = []
     if batch:
         Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
+    forget_viewer_counts(streams)
 
 
 def audience_leaves(stream: LiveStream, now: datetime) -> None:
@@ -222,3 +269,4 @@ def audience_leaves(stream: LiveStream, now: datetime) -> None:
     and no broadcaster is in the channel any more."""
     participants_leave(Participant.objects.filter(live_stream=stream, is_present=True), now)
     Guest.objects.filter(live_stream=stream).update(has_joined=False)
+    forget_stream(stream.pk)

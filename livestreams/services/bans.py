@@ -13,6 +13,7 @@ from allmine.core.audit import audit_record
 from allmine.core.errors import Conflict, InsufficientPermissions, NotFound, ValidationFailed
 from allmine.core.permissions import is_moderator
 from allmine.core.tasks import enqueue_on_commit
+from livestreams.caching import forget_stream
 from livestreams.models import BanAction, Guest, LiveStreamBan, Participant
 from livestreams.services import agora_kicks
 from livestreams.services.access import stream_to_manage
@@ -66,6 +67,7 @@ def ban_create(
                 participant.mark_left(now)
                 participant.save(update_fields=Participant.LEAVE_FIELDS)
             Guest.objects.filter(live_stream=stream, user=target).update(has_joined=False)
+            forget_stream(stream.pk)
             kick = agora_kicks.kick_create_for_ban(ban=ban)
             if kick is not None:
                 enqueue_on_commit(agora_kick_run, kick.pk)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus, User
 from accounts.services.credits import credit_post, lock_users
 from allmine.core.errors import Conflict, InsufficientPermissions, ValidationFailed
+from livestreams.caching import forget_stream
 from livestreams.lifecycle import is_fundable, is_rentable
 from livestreams.models import (
     Contribution,
@@ -101,6 +102,7 @@ def refund_contributions(stream: LiveStream) -> int:
         contribution.refunded_at = now
         contribution.save(update_fields=["status", "refund_transaction", "refunded_at"])
     LiveStream.objects.filter(pk=stream.pk).update(collected_funding=Decimal("0.00"))
+    forget_stream(stream.pk)
     stream.collected_funding = Decimal("0.00")
     return len(contributions)
 
@@ -134,6 +136,7 @@ def livestream_fund(
         LiveStream.objects.filter(pk=stream.pk).update(
             collected_funding=F("collected_funding") + amount, updated_at=now
         )
+        forget_stream(stream.pk)
         stream.refresh_from_db(fields=["collected_funding", "updated_at"])
         return contribution, prepare_for_viewer([stream], user, now)[0]
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from livestreams.agora import presence as agora_presence
 from livestreams.agora.rest import AgoraRestError, is_configured
+from livestreams.caching import forget_stream, forget_viewer_counts
 from livestreams.models import Guest, LiveStream, Participant
 
 logger = logging.getLogger("allmine.agora")
@@ -66,12 +67,15 @@ def _leave_at_last_seen(present: "QuerySet[Participant]") -> int:
     their watch time stops there. How many left."""
     batch = list(
         present.select_for_update()
-        .only("pk", "is_present", "last_joined_at", "last_seen_at", "watch_seconds")
+        .only(
+            "pk", "live_stream_id", "is_present", "last_joined_at", "last_seen_at", "watch_seconds"
+        )
         .order_by("pk")[:BATCH]
     )
     for participant in batch:
         participant.mark_left(participant.last_seen_at)
     Participant.objects.bulk_update(batch, Participant.LEAVE_FIELDS)
+    forget_viewer_counts(p.live_stream_id for p in batch)
     return len(batch)
 
 
@@ -174,4 +178,5 @@ def presence_apply_channel(
             left += 1
         guests = Guest.objects.filter(live_stream=stream, has_joined=True, joined_at__lt=grace)
         left += guests.exclude(user__agora_uid__in=on_air).update(has_joined=False)
+        forget_stream(stream.pk)
     return seen, left

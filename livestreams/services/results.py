@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from livestreams.agora.tokens import Credentials
 from livestreams.lifecycle import Role
 from livestreams.models import LiveStream
+from livestreams.selectors.snapshots import CallerView, StreamSnapshot
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,16 @@ class JoinResult:
     """A join: the stream as the caller now sees it, and their Agora credentials."""
 
     live_stream: LiveStream
+    credentials: Credentials
+
+
+@dataclass(frozen=True)
+class AudienceJoinResult:
+    """An audience join: the stream's cached snapshot, the caller's part of it,
+    and their Agora credentials."""
+
+    snapshot: StreamSnapshot
+    caller: CallerView
     credentials: Credentials
 
 

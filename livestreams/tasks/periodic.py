@@ -20,6 +20,7 @@ from livestreams.services import (
     presence,
     recording,
     rtm_messages,
+    viewers,
 )
 from livestreams.tasks.agora import agora_kick_run, recording_run
 from livestreams.tasks.chat import rtm_message_run
@@ -108,3 +109,8 @@ def prune_agora_notices() -> Any:
         return {"notices": notices, "sequences": sequences}
 
     return _locked("prune_agora_notices", work)
+
+
+@shared_task(name="livestreams.recount_viewers")
+def recount_viewers() -> Any:
+    return _locked("recount_viewers", lambda: vars(viewers.viewer_counts_repair()))

@@ -945,7 +945,13 @@ def planner_stats(db):
 
     yield analyze
     with connection.cursor() as cursor:
-        for table in ("livestreams_guest", "livestreams_participant", "livestreams_livestream"):
+        tables = (
+            "livestreams_guest",
+            "livestreams_participant",
+            "livestreams_viewercount",  # kept by the participant table's triggers
+            "livestreams_livestream",
+        )
+        for table in tables:
             cursor.execute(f"DELETE FROM {table}")  # what bulk_streams made
     analyze()
 

@@ -36,6 +36,7 @@ from livestreams.tasks import periodic
 from livestreams.tasks.agora import agora_kick_run
 from tests.api import assert_envelope
 from tests.factories import LiveStreamFactory, UserFactory
+from tests.helpers import enqueued
 from tests.livestreams.conftest import APP_ID, BASIC, KICK_TIMEOUT, SECRET
 
 BAN_URL = "/api/v1/live-stream-ban"
@@ -122,7 +123,7 @@ def test_a_block_ban_creates_the_rule_once_after_the_commit(
         assert agora.requests == []  # nothing is sent before the ban commits
 
     assert_envelope(response, 200)
-    assert len(callbacks) == 1
+    assert len(enqueued(callbacks)) == 1
     (request,) = agora.requests
     assert (request.method, request.path, request.authorization, request.content_type) == (
         "POST",
@@ -158,7 +159,7 @@ def test_lifting_the_ban_deletes_its_rule_by_its_id_and_leaves_no_rule(
         assert len(agora.requests) == 1  # nothing is deleted before the lift commits
 
     assert response.status_code == 200
-    assert len(callbacks) == 1
+    assert len(enqueued(callbacks)) == 1
     delete = agora.requests[-1]
     assert (delete.method, delete.route, delete.authorization) == (
         "DELETE",
@@ -353,10 +354,10 @@ def test_no_request_waits_on_agora(
     assert time.monotonic() - started < 2
     assert agora.requests == []
     # What the commits hand over: the kick task, to be sent after the commit.
-    for callback in [*callbacks, *ending]:
+    for callback in enqueued([*callbacks, *ending]):
         assert isinstance(callback, Send)
         assert callback.task.name == "livestreams.agora_kick_run"
-    assert more == []  # the kick was never sent: the lift cancels it, nothing to enqueue
+    assert enqueued(more) == []  # the kick was never sent: the lift cancels it, nothing to enqueue
     assert AgoraKick.objects.get(reason=AgoraKickReason.BAN).status == K.CANCELLED
 
 
@@ -701,7 +702,7 @@ def test_without_a_customer_key_and_secret_nothing_is_sent(
         assert_envelope(ban(client_for(stream.creator), stream, viewer), 200)
         assert_envelope(end(client_for(stream.creator), stream), 200)
 
-    assert callbacks == []
+    assert enqueued(callbacks) == []
     assert agora.requests == []
     assert not AgoraKick.objects.exists()
     assert "not configured" in run_retry()

@@ -26,6 +26,7 @@ from livestreams.models import (
 from livestreams.services.agora_notices import agora_notices_prune
 from livestreams.tasks import periodic
 from tests.api import assert_error
+from tests.helpers import enqueued
 from tests.livestreams.conftest import APP_ID
 from tests.livestreams.test_agora_events import (
     AUDIENCE_JOINED,
@@ -213,7 +214,7 @@ def test_a_user_agora_reports_as_abnormal_is_kicked_once_60_s_later(
         stream.channel_name,
     )
     # Enqueued for 60 s later (Celery's countdown); run eagerly now, it waits.
-    (callback,) = callbacks
+    (callback,) = enqueued(callbacks)
     assert (callback.task.name, callback.args) == ("livestreams.agora_kick_run", (kick.pk,))
     assert callback.countdown == 60.0
     assert agora.requests == []

@@ -54,10 +54,10 @@ PAGINATION_FIELDS = {
     "hasPrevPage",
 }
 
-# Authentication, the stream with its creator (and photo), its guests, its mini
-# crowdfundings, whether the caller is in its audience, and (an ended stream only)
-# the caller's rental.
-DETAIL_QUERIES_STRANGER_ENDED = 6
+# On a cache miss: authentication, the stream with its creator (and photo), its
+# guests, its mini crowdfundings, and the caller's flags (in its audience, their
+# rental) in one query (tests/livestreams/test_snapshots.py counts the cache hits).
+DETAIL_QUERIES_STRANGER_ENDED = 5
 DETAIL_QUERIES_HOST = 4  # the creator: no audience or rental look-up
 # Authentication, the count, the page, then guests, mini crowdfundings, the
 # caller's participations and rentals for every stream of the page at once.

@@ -27,6 +27,7 @@ from livestreams.tasks import periodic
 from tests import agora_tokens
 from tests.api import assert_envelope
 from tests.factories import LiveStreamFactory, UserFactory
+from tests.helpers import enqueued
 from tests.livestreams.conftest import APP_ID, BASIC, BUCKET, REST_TIMEOUT
 
 API = "/api/v1/live-stream"
@@ -85,7 +86,7 @@ def test_going_live_starts_recording_the_channel_into_our_storage(
         assert agora.requests == []  # the request waits for nothing at Agora
 
     assert_envelope(response, 200)
-    assert len(callbacks) == 1
+    assert len(enqueued(callbacks)) == 1
     acquire, start = agora.requests
     rec = Recording.objects.get()
     assert (acquire.method, acquire.path, acquire.authorization) == (

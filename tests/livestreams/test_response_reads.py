@@ -21,8 +21,12 @@ def failing_response_reads(monkeypatch):
     def fail(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    for module in (audience, broadcasting, creation, moderation, money):
+    for module in (broadcasting, creation, moderation, money):
         monkeypatch.setattr(module, "prepare_for_viewer", fail)
+    # The audience join reads the stream for its response before it writes (the
+    # cached snapshot, the caller's flags); what it builds after the write, in the
+    # transaction, is the caller's part of the stream.
+    monkeypatch.setattr(audience, "caller_view", fail)
 
 
 @pytest.mark.django_db

@@ -78,6 +78,7 @@ def test_every_scheduled_job_is_a_registered_task_locked_like_its_staff_command(
         "livestreams.retry_rtm_messages",
         "livestreams.reconcile_presence",
         "livestreams.prune_agora_notices",
+        "livestreams.recount_viewers",
     }
     assert scheduled <= set(celery_app.tasks)
     commands = {p.stem for p in (ROOT / "livestreams/management/commands").glob("*.py")}
