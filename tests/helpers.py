@@ -6,6 +6,7 @@ browser for the admin and the data a page's form posts back."""
 import importlib
 from decimal import Decimal
 from html.parser import HTMLParser
+from urllib.parse import quote
 
 from django.apps import apps
 from django.db import connection
@@ -218,3 +219,13 @@ def enqueued(callbacks: list) -> list:
     from livestreams.caching import forgets
 
     return [callback for callback in callbacks if not forgets(callback)]
+
+
+def database_url_of_tests() -> str:
+    """A DATABASE_URL for the test database, for a process the test starts (a worker,
+    `manage.py`): it reads and writes what the test sees."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "postgres")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"])
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

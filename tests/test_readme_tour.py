@@ -27,15 +27,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 
 from accounts.models import CreditTransaction, TransactionKind
-from allmine.core.errors import ERROR_TEXTS
-from tests.api import OBJECT_ID_RE, TIMESTAMP_RE
+from tests.api import OBJECT_ID_RE, envelope_body
+from tests.helpers import database_url_of_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -95,18 +94,9 @@ def printed_by_step(stdout: str) -> dict[int, list]:
 
 
 def envelope(body, status: int):
-    """Check one printed envelope (as tests.api.assert_envelope does for a
-    response) and return its `data`, or its `errors` for a failure."""
-    assert isinstance(body, dict), body
-    assert set(body) == {"isSuccess", "statusCode", "data", "errors", "timestamp"}, body
-    assert body["statusCode"] == status, body
-    assert TIMESTAMP_RE.match(body["timestamp"]), body
-    if status < 400:
-        assert body["isSuccess"] is True and body["errors"] == [], body
-        return body["data"]
-    assert body["isSuccess"] is False and body["data"] is None, body
-    assert body["errors"][0] == ERROR_TEXTS[status], body
-    return body["errors"]
+    """Check one printed envelope and return its `data`, or its `errors` for a
+    failure."""
+    return envelope_body(body, status)
 
 
 class InProcessManage:
@@ -159,14 +149,6 @@ sys.exit(answer["status"])
 
     def close(self) -> None:
         self.server.close()
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "postgres")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"])
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def run_tour(script: str, folder: Path, manage: InProcessManage | None, env: dict[str, str]):
@@ -267,7 +249,7 @@ def test_the_readme_tour_runs_twice_in_a_row(live_server, moderators_group, medi
     if connection.vendor == "postgresql":
         manage = None
         command = f"{shlex.quote(sys.executable)} manage.py"
-        env["DATABASE_URL"] = database_url()
+        env["DATABASE_URL"] = database_url_of_tests()
     else:
         manage = InProcessManage(tmp_path)
         command = manage.command

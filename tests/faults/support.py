@@ -13,11 +13,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from allmine.core.errors import ERROR_TEXTS
-from tests.api import TIMESTAMP_RE
-
-ENVELOPE_KEYS = {"isSuccess", "statusCode", "data", "errors", "timestamp"}
-
+from tests.api import envelope_body
 
 # --- HTTP ---------------------------------------------------------------------------
 
@@ -41,16 +37,7 @@ def envelope_of(response, status: int):
         response.headers.get("Content-Type"),
         response.text[:500],
     )
-    body = response.json()
-    assert set(body) == ENVELOPE_KEYS, body
-    assert body["statusCode"] == status, body
-    assert TIMESTAMP_RE.match(body["timestamp"]), body
-    if status < 400:
-        assert body["isSuccess"] is True and body["errors"] == [], body
-        return body["data"]
-    assert body["isSuccess"] is False and body["data"] is None, body
-    assert body["errors"][0] == ERROR_TEXTS[status], body
-    return body["errors"]
+    return envelope_body(response.json(), status)
 
 
 def jpeg(size=(64, 48), color=(200, 30, 30)) -> bytes:

@@ -16,11 +16,9 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import CreditTransaction, TransactionStatus, User
@@ -30,6 +28,7 @@ from livestreams.tasks import periodic
 from tests.agora_standin import AgoraStandIn
 from tests.api import assert_envelope
 from tests.factories import UserFactory
+from tests.helpers import database_url_of_tests
 from tests.livestreams.conftest import APP_ID, KEY, SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,14 +94,6 @@ class Worker:
         self.handle.close()
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "postgres")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"])
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def broker():
     client = redis.Redis.from_url(BROKER, socket_connect_timeout=2)
@@ -145,7 +136,7 @@ def worker(broker, stand_in, settings, tmp_path):
         agora_env,
         DJANGO_SETTINGS_MODULE="allmine.settings",
         DJANGO_ENV="test",
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=database_url_of_tests(),
         CELERY_BROKER_URL=broker,
         CELERY_TASK_ALWAYS_EAGER="0",
         PUBLIC_BASE_URL=settings.PUBLIC_BASE_URL,
