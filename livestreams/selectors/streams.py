@@ -18,7 +18,6 @@ from livestreams.models import (
     LiveStream,
     LiveStreamBan,
     Participant,
-    ViewerCount,
 )
 from livestreams.models.bans import LiveStreamBanQuerySet
 from livestreams.models.streams import LiveStreamQuerySet
@@ -107,18 +106,11 @@ def streams_rented_by(user: User) -> LiveStreamQuerySet:
     )
 
 
-def viewer_count(stream_id: str) -> int:
-    """How many audience members watch the stream now: its kept count (one row
-    read by primary key, whatever the audience)."""
-    kept = ViewerCount.objects.filter(pk=stream_id).values_list("viewers", flat=True).first()
-    return max(kept or 0, 0)
-
-
 def with_viewer_counts(
     streams: QuerySet[LiveStream],
 ) -> QuerySet[WithAnnotations[LiveStream, ViewersNow]]:
-    """`streams` annotated with `viewers_now`, the kept count `viewer_count`
-    reads, in the same query (a join on ViewerCount; no participant is scanned)."""
+    """`streams` annotated with `viewers_now`, their kept count (ViewerCount), in
+    the same query (a join on ViewerCount; no participant is scanned)."""
     return streams.annotate(viewers_now=Coalesce(F("viewer_count__viewers"), 0))
 
 
