@@ -2,10 +2,12 @@
 serializer, checking an id in the path, and rendering a page of streams (in the
 page shape, or as an array with its paging in headers)."""
 
+from typing import Any
+
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -59,6 +61,18 @@ def render_snapshot(snapshot: StreamSnapshot, view: CallerView) -> dict:
     data["recordingUrl"] = snapshot.stream.recording_url if view.replay.can_view_recording else None
     data["role"] = view.role.value if view.role is not None else None
     return data
+
+
+@extend_schema_field(LiveStreamSerializer)
+class SnapshotStreamField(serializers.Field):
+    """The stream of a result holding a cached snapshot and its caller's view
+    (`snapshot`, `caller`), rendered by `render_snapshot`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> dict:
+        return render_snapshot(value.snapshot, value.caller)
 
 
 def stream_page(request, queryset) -> Response:

@@ -7,14 +7,12 @@ from rest_framework.views import APIView
 
 from allmine.core.http import client_ip
 from allmine.core.throttling import JoinThrottle, RenewThrottle
-from livestreams.api.common import render_snapshot, valid
+from livestreams.api.common import SnapshotStreamField, valid
 from livestreams.api.inputs import AudienceJoinInputSerializer, LiveStreamIdInputSerializer
 from livestreams.api.serializers import (
-    AgoraCredentialsSerializer,
     CredentialsSerializer,
     JoinResponseSerializer,
     LeaveResponseSerializer,
-    RtmCredentialsSerializer,
 )
 from livestreams.services.audience import (
     livestream_join_as_audience,
@@ -83,6 +81,13 @@ class JoinAsGuestView(APIView):
         )
 
 
+class AudienceJoinResponseSerializer(JoinResponseSerializer):
+    """Renders `services.results.AudienceJoinResult`: JoinResponseSerializer's
+    shape, the stream rendered from its cached snapshot."""
+
+    liveStream = SnapshotStreamField()  # type: ignore[assignment]  # DRF: a declared field replaces the parent's
+
+
 class JoinAsAudienceView(APIView):
     throttle_classes = [JoinThrottle]
 
@@ -111,14 +116,7 @@ class JoinAsAudienceView(APIView):
         result = livestream_join_as_audience(
             user=request.user, live_stream_id=stream_id, device=data, ip_address=client_ip(request)
         )
-        # JoinResponseSerializer's shape, the stream rendered from its snapshot.
-        return Response(
-            {
-                "liveStream": render_snapshot(result.snapshot, result.caller),
-                "agora": AgoraCredentialsSerializer(result.credentials.agora).data,
-                "rtm": RtmCredentialsSerializer(result.credentials.rtm).data,
-            }
-        )
+        return Response(AudienceJoinResponseSerializer(result).data)
 
 
 class RenewTokenView(APIView):
