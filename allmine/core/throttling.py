@@ -16,6 +16,8 @@ import time
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import SimpleRateThrottle
@@ -55,7 +57,7 @@ def cache_skipped() -> bool:
     return time.monotonic() < _cache_skipped_until
 
 
-def _count(cache, key: str, timeout: int) -> int:
+def _count(cache: BaseCache, key: str, timeout: int) -> int:
     """Count one more request under `key` (created at 0 with `timeout` seconds to
     live) and return the count. On Redis this is one MULTI/EXEC round trip (SET NX
     EX, then INCR, which keeps the lifetime) instead of Django's add + incr (SET
@@ -77,6 +79,12 @@ class FailOpenThrottle(SimpleRateThrottle):
     per request."""
 
     scope: str
+
+    @property  # type: ignore[override]  # DRF: a class attribute, the default cache's proxy
+    def cache(self) -> BaseCache:
+        """The default cache's backend itself, not the `django.core.cache.cache`
+        proxy DRF holds: `_count` must see that it is Redis."""
+        return caches[DEFAULT_CACHE_ALIAS]
 
     def get_rate(self):
         return settings.API_THROTTLE_RATES.get(self.scope)
@@ -173,25 +181,21 @@ class WindowCounter:
         return f"counter_{self.scope}_{ident}:{window}", (window + 1) * self.window_seconds
 
     def hit(self, ident: str) -> int:
-        from django.core.cache import cache
-
         if cache_skipped():
             return 0
         key, _ends = self._key(ident)
         try:
-            return _count(cache, key, timeout=self.window_seconds + 1)
+            return _count(caches[DEFAULT_CACHE_ALIAS], key, timeout=self.window_seconds + 1)
         except Exception as exc:  # any cache failure: count nothing
             _warn_cache_down(exc)
             return 0
 
     def count(self, ident: str) -> int:
-        from django.core.cache import cache
-
         if cache_skipped():
             return 0
         key, _ends = self._key(ident)
         try:
-            return int(cache.get(key) or 0)
+            return int(caches[DEFAULT_CACHE_ALIAS].get(key) or 0)
         except Exception as exc:
             _warn_cache_down(exc)
             return 0

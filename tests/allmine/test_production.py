@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
@@ -44,7 +45,7 @@ def redis_cache(settings):
         pytest.skip("needs Redis on 127.0.0.1:6379 (or REDIS_URL)")
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "allmine.core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             # A prefix of its own per test: counters never leak between tests.
             "KEY_PREFIX": f"allmine-test-{os.getpid()}-{time.monotonic_ns()}",
@@ -61,7 +62,7 @@ def dead_cache(settings):
         port = probe.getsockname()[1]
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "allmine.core.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{port}/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }
@@ -107,6 +108,54 @@ def test_join_limit_is_per_user(redis_cache, settings, client_for):
         )
     assert_error(client_for(first).post("/api/v1/live-stream/join", body, format="json"), 429)
     assert_envelope(client_for(second).post("/api/v1/live-stream/join", body, format="json"), 200)
+
+
+@pytest.mark.django_db
+def test_a_throttled_request_is_counted_in_one_redis_round_trip(redis_cache, settings, monkeypatch):
+    """The limit's counter costs one round trip to Redis (SET NX and INCR in one
+    MULTI/EXEC), not Django's add + incr (three): every join pays it."""
+    import redis.connection
+
+    from allmine.core.throttling import JoinThrottle
+
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "join": "2/minute"}
+    caller = SimpleNamespace(user=UserFactory())
+    redis_cache.get("warm-up")  # the connection opened
+    sent = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return send(connection, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+    allowed = [JoinThrottle().allow_request(caller, None) for _ in range(3)]
+
+    assert allowed == [True, True, False]
+    assert len(sent) == 3, sent  # one round trip each
+    assert all(b"INCR" in packet and b"EXEC" in packet for packet in sent), sent
+
+
+def test_the_cache_makes_its_redis_client_once(redis_cache, monkeypatch):
+    """Django's Redis cache made a `redis.Redis` for every operation, which cost
+    more CPU than the operation; ours keeps one per connection pool."""
+    import redis
+
+    redis_cache.set("made-once", 1)
+    made = []
+    make = redis.Redis.__init__
+
+    def counted(client, *args, **kwargs):
+        made.append(client)
+        make(client, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counted)
+    for n in range(5):
+        redis_cache.set("made-once", n)
+        assert redis_cache.get("made-once") == n
+    assert redis_cache.incr("made-once") == 5
+    redis_cache.delete_many(["made-once"])
+    assert made == []
 
 
 @pytest.mark.postgres
