@@ -9,7 +9,12 @@ from livestreams.models.agora import (
     AgoraNoticeOutcome,
     UnsignedBigIntegerField,
 )
-from livestreams.models.audience import Participant, ViewerCount
+from livestreams.models.audience import (
+    VIEWER_COUNT_SLOTS,
+    Participant,
+    ViewerCount,
+    kept_viewers,
+)
 from livestreams.models.bans import BanAction, LiveStreamBan
 from livestreams.models.chat import (
     CHAT_MESSAGE_MAX_CHARACTERS,
@@ -42,6 +47,7 @@ __all__ = [
     "FUNDING_RATIO",
     "INTEREST_LABELS",
     "MONEY",
+    "VIEWER_COUNT_SLOTS",
     "AgoraClientSequence",
     "AgoraKick",
     "AgoraKickReason",
@@ -77,4 +83,5 @@ __all__ = [
     "UnsignedBigIntegerField",
     "ViewerCount",
     "interest_label",
+    "kept_viewers",
 ]

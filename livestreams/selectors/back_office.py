@@ -33,8 +33,8 @@ def _streams() -> QuerySet[LiveStream]:
 
 def viewers_of(streams: Iterable[str] | QuerySet[LiveStream]) -> dict[str, int]:
     """How many are watching each of these streams now (their ids, or a
-    queryset of them): their kept counts (ViewerCount), in one query; a stream
-    nobody watches is left out.
+    queryset of them): their kept counts (the sums of their ViewerCount slots),
+    in one query; a stream nobody watches is left out.
 
     Every viewer count of the back office is read here (the dashboard, the
     stream list, the action pages)."""
@@ -46,7 +46,12 @@ def viewers_of(streams: Iterable[str] | QuerySet[LiveStream]) -> dict[str, int]:
             return {}
         which = Q(live_stream_id__in=ids)
     return dict(
-        ViewerCount.objects.filter(which, viewers__gt=0).values_list("live_stream_id", "viewers")
+        ViewerCount.objects.filter(which)
+        .order_by()
+        .values("live_stream_id")
+        .annotate(total=Sum("viewers"))
+        .filter(total__gt=0)
+        .values_list("live_stream_id", "total")
     )
 
 

@@ -23,8 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -33,7 +32,14 @@ from allmine.core.errors import NotFound
 from allmine.core.throttling import cache_skipped
 from livestreams.caching import may_store, stream_key, viewers_key
 from livestreams.lifecycle import Role
-from livestreams.models import BanAction, LiveStream, LiveStreamBan, Participant, ReplayAccess
+from livestreams.models import (
+    BanAction,
+    LiveStream,
+    LiveStreamBan,
+    Participant,
+    ReplayAccess,
+    kept_viewers,
+)
 from livestreams.selectors.streams import stream_visible, streams_with_creator
 from livestreams.selectors.viewing import prepare_for_viewer, replay_access_state
 
@@ -284,7 +290,7 @@ def viewer_count_now(stream_id: str) -> int:
     kept = (
         LiveStream.objects.visible()
         .filter(pk=stream_id)
-        .annotate(viewers_now=Coalesce(F("viewer_count__viewers"), 0))
+        .annotate(viewers_now=kept_viewers(OuterRef("pk")))
         .values_list("viewers_now", flat=True)
         .first()
     )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from accounts.models import User
 from allmine.core.errors import NotFound
@@ -18,6 +17,7 @@ from livestreams.models import (
     LiveStream,
     LiveStreamBan,
     Participant,
+    kept_viewers,
 )
 from livestreams.models.bans import LiveStreamBanQuerySet
 from livestreams.models.streams import LiveStreamQuerySet
@@ -109,9 +109,9 @@ def streams_rented_by(user: User) -> LiveStreamQuerySet:
 def with_viewer_counts(
     streams: QuerySet[LiveStream],
 ) -> QuerySet[WithAnnotations[LiveStream, ViewersNow]]:
-    """`streams` annotated with `viewers_now`, their kept count (ViewerCount), in
-    the same query (a join on ViewerCount; no participant is scanned)."""
-    return streams.annotate(viewers_now=Coalesce(F("viewer_count__viewers"), 0))
+    """`streams` annotated with `viewers_now`, their kept count (the sum of their
+    ViewerCount slots), in the same query; no participant is scanned."""
+    return streams.annotate(viewers_now=kept_viewers(OuterRef("pk")))
 
 
 def user_is_blocked(*, user: User, stream: LiveStream) -> bool:

@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import IntegerField, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import QuerySet
+from django.db.models.functions import Greatest
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from livestreams.agora import tokens
 from livestreams.agora.tokens import Credentials
 from livestreams.caching import forget_stream, forget_viewer_counts
 from livestreams.lifecycle import AccessType, Role, ensure_may_be_in_channel, ensure_may_join
-from livestreams.models import Guest, LiveStream, Participant, ViewerCount
+from livestreams.models import Guest, LiveStream, Participant, kept_viewers
 from livestreams.selectors.snapshots import caller_view, snapshot_for_caller
 from livestreams.selectors.viewing import role_in_stream
 from livestreams.services.access import refuse_blocked, stream_for
@@ -154,13 +154,7 @@ _PEAK_SQL: dict[str, tuple[str, list[Any]]] = {}
 
 
 def _peak_update(live_stream_id: str) -> UpdateQuery:
-    present = Coalesce(
-        Subquery(
-            ViewerCount.objects.filter(pk=live_stream_id).values("viewers")[:1],
-            output_field=IntegerField(),
-        ),
-        0,
-    )
+    present = kept_viewers(live_stream_id)
     free = LiveStream.objects.filter(pk=live_stream_id).select_for_update(skip_locked=True)
     growing = LiveStream.objects.filter(
         pk=live_stream_id, peak_viewers__lt=present, pk__in=free.values("pk")

@@ -1,13 +1,13 @@
-"""The kept viewer counts (ViewerCount, kept by the triggers of migration 0016):
+"""The kept viewer counts (ViewerCount, kept by the triggers of migration 0018):
 repairing a count that drifted from the audience present (a trigger dropped by
 hand, rows changed outside the database's triggers, a restore)."""
 
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Sum
 
-from livestreams.models import Participant, ViewerCount
+from livestreams.models import VIEWER_COUNT_SLOTS, Participant, ViewerCount
 
 
 @dataclass
@@ -26,15 +26,23 @@ def _present_by_stream() -> dict[str, int]:
     )
 
 
+def _kept_by_stream() -> dict[str, int]:
+    """The kept count of every stream that has one other than 0."""
+    return dict(
+        ViewerCount.objects.order_by()
+        .values("live_stream_id")
+        .annotate(total=Sum("viewers"))
+        .exclude(total=0)
+        .values_list("live_stream_id", "total")
+    )
+
+
 def viewer_counts_drifted() -> dict[str, tuple[int, int]]:
     """The streams whose kept count differs from the audience present: id ->
     (kept, present). Two queries, read without locks (a join in flight may show
-    as a drift here; `viewer_count_recount` decides under the row's lock)."""
+    as a drift here; `viewer_count_recount` decides under the rows' locks)."""
     present = _present_by_stream()
-    kept = dict(ViewerCount.objects.exclude(viewers=0).values_list("live_stream_id", "viewers"))
-    kept.update(
-        ViewerCount.objects.filter(pk__in=list(present)).values_list("live_stream_id", "viewers")
-    )
+    kept = _kept_by_stream()
     return {
         pk: (kept.get(pk, 0), present.get(pk, 0))
         for pk in kept.keys() | present.keys()
@@ -46,17 +54,22 @@ def viewer_counts_drifted() -> dict[str, tuple[int, int]]:
 def viewer_count_recount(*, live_stream_id: str) -> bool:
     """Set the stream's kept count to the audience present; True if it was wrong.
 
-    The count row is locked first, then counted in a statement of its own: a join
-    that already moved the count holds the row until it commits (and is then
-    counted); one that has not yet waits for this transaction, and moves the
-    count after it. Either way the count ends exact."""
-    ViewerCount.objects.get_or_create(live_stream_id=live_stream_id)
-    row = ViewerCount.objects.select_for_update().get(pk=live_stream_id)
+    Every slot's row is made (if missing) and locked first, then the audience is
+    counted in a statement of its own: a join that already moved a slot holds its
+    row until it commits (and is then counted); one that has not yet waits for
+    this transaction and moves its slot after it. Either way the sum ends exact.
+    The count goes into slot 0; the other slots are set to 0."""
+    ViewerCount.objects.bulk_create(
+        [ViewerCount(live_stream_id=live_stream_id, slot=n) for n in range(VIEWER_COUNT_SLOTS)],
+        ignore_conflicts=True,
+    )
+    mine = ViewerCount.objects.filter(live_stream_id=live_stream_id)
+    kept = sum(mine.select_for_update().order_by("slot").values_list("viewers", flat=True))
     present = Participant.objects.filter(live_stream_id=live_stream_id, is_present=True).count()
-    if row.viewers == present:
+    if kept == present:
         return False
-    row.viewers = present
-    row.save(update_fields=["viewers"])
+    mine.filter(slot=0).update(viewers=present)
+    mine.exclude(slot=0).update(viewers=0)
     return True
 
 

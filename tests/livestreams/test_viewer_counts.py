@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from livestreams.models import Participant, ViewerCount
+from livestreams.models import VIEWER_COUNT_SLOTS, Participant, ViewerCount
 from livestreams.services.presence import presence_expire
 from livestreams.tasks.periodic import recount_viewers
 from tests.api import assert_envelope, assert_error
@@ -33,8 +33,11 @@ def shown(client, stream) -> int:
 
 
 def viewer_count(stream_id: str) -> int:
-    """The kept count, as the database holds it (0 without a row)."""
-    return ViewerCount.objects.filter(pk=stream_id).values_list("viewers", flat=True).first() or 0
+    """The kept count, as the database holds it: the sum of its slots (0 without
+    any)."""
+    return sum(
+        ViewerCount.objects.filter(live_stream_id=stream_id).values_list("viewers", flat=True)
+    )
 
 
 def assert_kept(stream, expected: int) -> None:
@@ -125,7 +128,7 @@ def test_bulk_writes_keep_the_count_row_by_row():
     assert_kept(stream, 2)
     # Deleting the stream takes its count with it.
     stream.delete()
-    assert not ViewerCount.objects.filter(pk=stream.pk).exists()
+    assert not ViewerCount.objects.filter(live_stream_id=stream.pk).exists()
     assert_kept(other, 2)
 
 
@@ -141,20 +144,20 @@ def test_recount_viewers_repairs_a_drift_and_says_what_it_did():
     Participant.objects.bulk_create(
         Participant(live_stream=stream, user=u) for u in UserFactory.create_batch(3)
     )
-    ViewerCount.objects.filter(pk=stream.pk).update(viewers=42)
-    ViewerCount.objects.create(live_stream=quiet, viewers=-2)
+    ViewerCount.objects.filter(live_stream=stream).update(viewers=42)
+    ViewerCount.objects.create(live_stream=quiet, slot=5, viewers=-2)
 
     out = StringIO()
     call_command("recount_viewers", "--dry-run", stdout=out)
     assert f"{stream.pk}: kept 42, present 3" in out.getvalue()
     assert "2 stream(s) whose viewer count drifted" in out.getvalue()
-    assert ViewerCount.objects.get(pk=stream.pk).viewers == 42  # a dry run changes nothing
+    assert viewer_count(stream.pk) == 42  # a dry run changes nothing
 
     out = StringIO()
     call_command("recount_viewers", stdout=out)
     assert "2 stream(s) checked, 2 viewer count(s) repaired" in out.getvalue()
     assert_kept(stream, 3)
-    assert ViewerCount.objects.get(pk=quiet.pk).viewers == 0
+    assert viewer_count(quiet.pk) == 0
 
     out = StringIO()
     call_command("recount_viewers", stdout=out)  # idempotent
@@ -167,7 +170,7 @@ def test_the_periodic_job_repairs_a_missing_count_row():
     Participant.objects.bulk_create(
         Participant(live_stream=stream, user=u) for u in UserFactory.create_batch(2)
     )
-    ViewerCount.objects.filter(pk=stream.pk).delete()
+    ViewerCount.objects.filter(live_stream=stream).delete()
     assert viewer_count(stream.pk) == 0
 
     assert recount_viewers() == {"checked": 1, "repaired": 1}
@@ -218,3 +221,40 @@ def test_simultaneous_joins_and_leaves_keep_the_count_exact(client_for):
     assert_kept(stream, len(stayers))
     assert shown(client_for(UserFactory()), stream) == len(stayers)
     assert Participant.objects.filter(live_stream=stream).count() == 12
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_joins_through_many_connections_count_in_slots_and_leave_through_any(client_for):
+    """Each database connection moves its own slot of the count (concurrent joins
+    never queue on one row); a viewer leaving through another connection than the
+    one they joined through is still taken off, and the sum stays exact."""
+    stream = active_stream()
+    viewers = UserFactory.create_batch(12)
+
+    clients = [client_for(v) for v in viewers]
+    responses = run_together([lambda c=c: join(c, stream.pk) for c in clients])
+
+    assert [r.status_code for r in responses] == [200] * len(viewers)
+    assert_kept(stream, 12)
+    slots = dict(ViewerCount.objects.filter(live_stream=stream).values_list("slot", "viewers"))
+    assert len(slots) > 1, slots  # the threads' connections wrote different slots
+    assert set(slots) <= set(range(VIEWER_COUNT_SLOTS))
+
+    # This thread's connection joined nobody: each leave here takes one off its
+    # own slot (or, without a row of its own, off the stream's first one).
+    for viewer in viewers[:5]:
+        assert_envelope(leave(client_for(viewer), stream.pk), 200)
+    assert_kept(stream, 7)
+    assert shown(client_for(UserFactory()), stream) == 7
+    assert recount_viewers() == {"checked": 0, "repaired": 0}
+
+    # The recount gathers a count back into slot 0.
+    ViewerCount.objects.filter(live_stream=stream, slot=min(slots)).update(viewers=100)
+    assert recount_viewers() == {"checked": 1, "repaired": 1}
+    assert_kept(stream, 7)
+    assert set(
+        ViewerCount.objects.filter(live_stream=stream)
+        .exclude(slot=0)
+        .values_list("viewers", flat=True)
+    ) == {0}

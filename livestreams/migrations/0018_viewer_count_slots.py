@@ -1,0 +1,213 @@
+"""A stream's kept viewer count is spread over slots: one ViewerCount row per
+stream and slot, the count being their sum. The triggers (0016's, replaced here)
+move the row of the writing session's slot, on PostgreSQL its backend's process id
+modulo SLOTS, so that concurrent joins through different connections never wait
+for each other on one row. With a single row per stream, every join held that row
+from its insert to its commit, and a join burst went at the pace of one commit at
+a time.
+
+A viewer can leave through another session than the one they joined through: the
+leave takes one off its own slot's row if it has one, else off the stream's
+first row. A slot may so go below zero; the sum stays exact. A stream that has no
+row at all (being deleted: Django deletes its counts before its participants) is
+left alone, as before.
+
+SQLite has one writer at a time: its triggers use slot 0 only.
+
+Django cannot turn a one-column primary key into a composite one: the table is
+made again (the counts are recounted into slot 0 of the new one). As in 0016, a
+later migration that rebuilds the participant table on SQLite drops its triggers
+and must create them again (CREATE_SQLITE below).
+"""
+
+from django.db import migrations, models
+from django.db.models import Count
+
+TABLE = "livestreams_participant"
+COUNTS = "livestreams_viewercount"
+SLOTS = 16  # livestreams.models.VIEWER_COUNT_SLOTS
+
+# `%%`: the statement goes through the driver's parameter substitution.
+CREATE_POSTGRESQL = f"""
+CREATE OR REPLACE FUNCTION livestreams_viewers_kept() RETURNS trigger AS $$
+DECLARE
+    my_slot smallint := pg_backend_pid() %% {SLOTS};
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.is_present THEN
+        IF TG_OP = 'DELETE' OR NOT NEW.is_present
+                OR NEW.live_stream_id <> OLD.live_stream_id THEN
+            UPDATE {COUNTS} SET viewers = viewers - 1
+            WHERE live_stream_id = OLD.live_stream_id AND slot = my_slot;
+            IF NOT FOUND THEN
+                UPDATE {COUNTS} SET viewers = viewers - 1
+                WHERE live_stream_id = OLD.live_stream_id AND slot = (
+                    SELECT min(slot) FROM {COUNTS} WHERE live_stream_id = OLD.live_stream_id
+                );
+            END IF;
+        END IF;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.is_present THEN
+        IF TG_OP = 'INSERT' OR NOT OLD.is_present
+                OR NEW.live_stream_id <> OLD.live_stream_id THEN
+            INSERT INTO {COUNTS} (live_stream_id, slot, viewers)
+            VALUES (NEW.live_stream_id, my_slot, 1)
+            ON CONFLICT (live_stream_id, slot) DO UPDATE SET viewers = {COUNTS}.viewers + 1;
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+# 0016's function, for going back.
+RESTORE_POSTGRESQL = f"""
+CREATE OR REPLACE FUNCTION livestreams_viewers_kept() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.is_present THEN
+        IF TG_OP = 'DELETE' OR NOT NEW.is_present
+                OR NEW.live_stream_id <> OLD.live_stream_id THEN
+            UPDATE {COUNTS} SET viewers = viewers - 1
+            WHERE live_stream_id = OLD.live_stream_id;
+        END IF;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.is_present THEN
+        IF TG_OP = 'INSERT' OR NOT OLD.is_present
+                OR NEW.live_stream_id <> OLD.live_stream_id THEN
+            INSERT INTO {COUNTS} (live_stream_id, viewers) VALUES (NEW.live_stream_id, 1)
+            ON CONFLICT (live_stream_id) DO UPDATE SET viewers = {COUNTS}.viewers + 1;
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def _sqlite_triggers(add: str, take: str) -> list[str]:
+    return [
+        f"""CREATE TRIGGER livestreams_viewers_insert AFTER INSERT ON {TABLE}
+        FOR EACH ROW WHEN NEW.is_present BEGIN {add} END;""",
+        f"""CREATE TRIGGER livestreams_viewers_delete AFTER DELETE ON {TABLE}
+        FOR EACH ROW WHEN OLD.is_present BEGIN {take} END;""",
+        f"""CREATE TRIGGER livestreams_viewers_leave AFTER UPDATE OF is_present, live_stream_id
+        ON {TABLE} FOR EACH ROW
+        WHEN OLD.is_present AND (NOT NEW.is_present OR NEW.live_stream_id <> OLD.live_stream_id)
+        BEGIN {take} END;""",
+        f"""CREATE TRIGGER livestreams_viewers_arrive AFTER UPDATE OF is_present, live_stream_id
+        ON {TABLE} FOR EACH ROW
+        WHEN NEW.is_present AND (NOT OLD.is_present OR NEW.live_stream_id <> OLD.live_stream_id)
+        BEGIN {add} END;""",
+    ]
+
+
+CREATE_SQLITE = _sqlite_triggers(
+    add=f"""
+    INSERT INTO {COUNTS} (live_stream_id, slot, viewers) VALUES (NEW.live_stream_id, 0, 1)
+    ON CONFLICT (live_stream_id, slot) DO UPDATE SET viewers = viewers + 1;
+    """,
+    take=f"""
+    UPDATE {COUNTS} SET viewers = viewers - 1
+    WHERE live_stream_id = OLD.live_stream_id AND slot = 0;
+    """,
+)
+RESTORE_SQLITE = _sqlite_triggers(
+    add=f"""
+    INSERT INTO {COUNTS} (live_stream_id, viewers) VALUES (NEW.live_stream_id, 1)
+    ON CONFLICT (live_stream_id) DO UPDATE SET viewers = viewers + 1;
+    """,
+    take=f"""
+    UPDATE {COUNTS} SET viewers = viewers - 1 WHERE live_stream_id = OLD.live_stream_id;
+    """,
+)
+DROP_SQLITE = [
+    f"DROP TRIGGER IF EXISTS livestreams_viewers_{name};"
+    for name in ("insert", "delete", "leave", "arrive")
+]
+
+
+def _install(schema_editor, postgresql: str, sqlite: list[str]) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(postgresql)  # the trigger itself stays: only its function changes
+    elif vendor == "sqlite":
+        for statement in [*DROP_SQLITE, *sqlite]:
+            schema_editor.execute(statement)
+    else:
+        raise NotImplementedError(f"No viewer-count triggers for {vendor}.")
+
+
+def slotted(apps, schema_editor):
+    _install(schema_editor, CREATE_POSTGRESQL, CREATE_SQLITE)
+    _recount(apps)
+
+
+def single_row(apps, schema_editor):
+    _install(schema_editor, RESTORE_POSTGRESQL, RESTORE_SQLITE)
+    _recount(apps)
+
+
+def _recount(apps):
+    """Every stream gets its count, in slot 0 (or its single row, going back)."""
+    LiveStream = apps.get_model("livestreams", "LiveStream")
+    Participant = apps.get_model("livestreams", "Participant")
+    ViewerCount = apps.get_model("livestreams", "ViewerCount")
+    present = dict(
+        Participant.objects.filter(is_present=True)
+        .order_by()
+        .values("live_stream")
+        .annotate(n=Count("pk"))
+        .values_list("live_stream", "n")
+    )
+    ids = LiveStream.objects.values_list("pk", flat=True).iterator(chunk_size=2000)
+    batch = []
+    for pk in ids:
+        batch.append(ViewerCount(live_stream_id=pk, viewers=present.get(pk, 0)))
+        if len(batch) >= 2000:
+            ViewerCount.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    ViewerCount.objects.bulk_create(batch, ignore_conflicts=True)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("livestreams", "0017_participant_no_pattern_indexes"),
+    ]
+
+    operations = [
+        # Going back, this runs last: once 0016's table is there again.
+        migrations.RunPython(migrations.RunPython.noop, single_row),
+        migrations.DeleteModel(name="ViewerCount"),
+        migrations.CreateModel(
+            name="ViewerCount",
+            fields=[
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "live_stream_id",
+                        "slot",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "live_stream",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=models.deletion.CASCADE,
+                        related_name="viewer_counts",
+                        to="livestreams.livestream",
+                        verbose_name="live stream",
+                    ),
+                ),
+                ("slot", models.PositiveSmallIntegerField(default=0, verbose_name="slot")),
+                ("viewers", models.IntegerField(default=0, verbose_name="viewers now")),
+            ],
+            options={
+                "verbose_name": "viewer count",
+                "verbose_name_plural": "viewer counts",
+            },
+        ),
+        migrations.RunPython(slotted, migrations.RunPython.noop),
+    ]
