@@ -184,7 +184,8 @@ REDIS_CACHE_OPTIONS = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, its clients made once (allmine/core/cache.py).
+            "BACKEND": "allmine.core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "allmine",
             "OPTIONS": REDIS_CACHE_OPTIONS,

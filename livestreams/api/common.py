@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from allmine.core.errors import ValidationFailed
 from allmine.core.ids import is_object_id
 from allmine.core.pagination import MAX_LIMIT, paginate, with_default_limit
+from allmine.core.representation import represent
 from livestreams.api.serializers import (
     LiveStreamPageSerializer,
     LiveStreamSerializer,
@@ -57,7 +58,7 @@ def render_snapshot(snapshot: StreamSnapshot, view: CallerView) -> dict:
         snapshot_rendered(snapshot, dict(LiveStreamSerializer(snapshot.stream).data))
     assert snapshot.data is not None
     data = dict(snapshot.data)
-    data["replayAccess"] = ReplayAccessSerializer(view.replay).data
+    data["replayAccess"] = represent(ReplayAccessSerializer, view.replay)
     data["recordingUrl"] = snapshot.stream.recording_url if view.replay.can_view_recording else None
     data["role"] = view.role.value if view.role is not None else None
     return data

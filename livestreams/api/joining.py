@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allmine.core.http import client_ip
+from allmine.core.representation import represent
 from allmine.core.throttling import JoinThrottle, RenewThrottle
 from livestreams.api.common import SnapshotStreamField, valid
 from livestreams.api.inputs import AudienceJoinInputSerializer, LiveStreamIdInputSerializer
@@ -116,7 +117,7 @@ class JoinAsAudienceView(APIView):
         result = livestream_join_as_audience(
             user=request.user, live_stream_id=stream_id, device=data, ip_address=client_ip(request)
         )
-        return Response(AudienceJoinResponseSerializer(result).data)
+        return Response(represent(AudienceJoinResponseSerializer, result))
 
 
 class RenewTokenView(APIView):
@@ -138,7 +139,7 @@ class RenewTokenView(APIView):
     def post(self, request):
         data = valid(LiveStreamIdInputSerializer, request.data)
         credentials = livestream_renew_token(user=request.user, **data)
-        return Response(CredentialsSerializer(credentials).data)
+        return Response(represent(CredentialsSerializer, credentials))
 
 
 class LeaveView(APIView):

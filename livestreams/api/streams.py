@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from allmine.core.images import process_uploaded_image
 from allmine.core.pagination import PageQuerySerializer
+from allmine.core.representation import represent
 from allmine.core.throttling import UPLOAD_THROTTLES, CreateThrottle
 from allmine.core.views import atomic_response
 from livestreams.api.common import (
@@ -164,7 +165,7 @@ class ViewerCountView(APIView):
         stream_id = path_id(live_stream_id)
         # The kept count, cached: no query on a hit.
         counted = {"stream_id": stream_id, "viewer_count": viewer_count_now(stream_id)}
-        return Response(ViewerCountSerializer(counted).data)
+        return Response(represent(ViewerCountSerializer, counted))
 
 
 class ReplayStatusView(APIView):

@@ -52,7 +52,7 @@ class HungRedis:
 def _cache_at(settings, port: int) -> None:
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "allmine.core.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{port}/0",
             "KEY_PREFIX": "allmine",
             # The project's own timeouts (before issue 10: 0.5 s, inline in CACHES).
