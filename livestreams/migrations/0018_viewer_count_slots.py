@@ -6,6 +6,12 @@ for each other on one row. With a single row per stream, every join held that ro
 from its insert to its commit, and a join burst went at the pace of one commit at
 a time.
 
+The same triggers now raise the stream's peak (`peak_viewers`) to the count when
+a viewer arrives (on PostgreSQL, also when a present viewer joins again, to catch
+up on a peak skipped during a burst), in the statement that wrote the presence: a
+join no longer sends an UPDATE of its own for it, nor does an arrival reported by
+Agora. SQLite has one writer at a time: its peak never lags.
+
 A viewer can leave through another session than the one they joined through: the
 leave takes one off its own slot's row if it has one, else off the stream's
 first row. A slot may so go below zero; the sum stays exact. A stream that has no
@@ -25,7 +31,8 @@ from django.db.models import Count
 
 TABLE = "livestreams_participant"
 COUNTS = "livestreams_viewercount"
-SLOTS = 16  # livestreams.models.VIEWER_COUNT_SLOTS
+SLOTS = 64  # livestreams.models.VIEWER_COUNT_SLOTS
+STREAMS = "livestreams_livestream"
 
 # `%%`: the statement goes through the driver's parameter substitution.
 CREATE_POSTGRESQL = f"""
@@ -53,6 +60,21 @@ BEGIN
             VALUES (NEW.live_stream_id, my_slot, 1)
             ON CONFLICT (live_stream_id, slot) DO UPDATE SET viewers = {COUNTS}.viewers + 1;
         END IF;
+        -- The peak, on every write of a present row's presence (an arrival, or a
+        -- join again while present): raised while the count is past it, never
+        -- waiting for the stream's row. One locked elsewhere is skipped, so the
+        -- peak can lag by the arrivals in flight, until the next join. FOR NO KEY
+        -- UPDATE lets the other arrivals' rows take their foreign key's KEY SHARE.
+        UPDATE {STREAMS} AS stream SET peak_viewers = counted.viewers
+        FROM (
+            SELECT sum(viewers) AS viewers FROM {COUNTS}
+            WHERE live_stream_id = NEW.live_stream_id
+        ) AS counted
+        WHERE stream.id = NEW.live_stream_id AND stream.peak_viewers < counted.viewers
+        AND stream.id IN (
+            SELECT id FROM {STREAMS} WHERE id = NEW.live_stream_id
+            FOR NO KEY UPDATE SKIP LOCKED
+        );
     END IF;
     RETURN NULL;
 END;
@@ -100,10 +122,13 @@ def _sqlite_triggers(add: str, take: str) -> list[str]:
     ]
 
 
+_SQLITE_NOW = f"(SELECT sum(viewers) FROM {COUNTS} WHERE live_stream_id = NEW.live_stream_id)"
 CREATE_SQLITE = _sqlite_triggers(
     add=f"""
     INSERT INTO {COUNTS} (live_stream_id, slot, viewers) VALUES (NEW.live_stream_id, 0, 1)
     ON CONFLICT (live_stream_id, slot) DO UPDATE SET viewers = viewers + 1;
+    UPDATE {STREAMS} SET peak_viewers = {_SQLITE_NOW}
+    WHERE id = NEW.live_stream_id AND peak_viewers < {_SQLITE_NOW};
     """,
     take=f"""
     UPDATE {COUNTS} SET viewers = viewers - 1

@@ -136,7 +136,7 @@ class ViewerCount(models.Model):
 
 # The slots of a stream's count on PostgreSQL (SQLite has one writer at a time: it
 # uses slot 0 only). Part of the triggers of migration 0018.
-VIEWER_COUNT_SLOTS = 16
+VIEWER_COUNT_SLOTS = 64
 
 
 def kept_viewers(live_stream: Any) -> Coalesce:

@@ -103,7 +103,8 @@ class LiveStream(models.Model):
     # are in the channel now.
     host_joined_at = models.DateTimeField(_("host joined at"), null=True, blank=True)
     host_present = models.BooleanField(_("host in the channel"), default=False)
-    # The most audience members present at once, raised on each join.
+    # The most audience members present at once: raised to the kept viewer count
+    # by the triggers of migration 0018 as each viewer arrives.
     peak_viewers = models.PositiveIntegerField(_("peak viewers"), default=0, editable=False)
     funding_goal = models.DecimalField(_("funding goal"), **MONEY, null=True, blank=True)
     collected_funding = models.DecimalField(

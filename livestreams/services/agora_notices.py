@@ -26,7 +26,7 @@ from livestreams.models import (
 )
 from livestreams.selectors.streams import user_is_blocked
 from livestreams.services import agora_kicks, recording
-from livestreams.services.audience import participants_leave, peak_record
+from livestreams.services.audience import participants_leave
 from livestreams.tasks.agora import agora_kick_run, recording_run
 
 User = get_user_model()
@@ -244,9 +244,8 @@ def _agora_audience_presence(stream: LiveStream, user: Any, watching: bool, when
         if became_present:
             participant.is_present = True
             participant.last_joined_at = max(when, participant.left_at or when)
+        # Becoming present raises the stream's peak (the triggers of migration 0018).
         participant.save(update_fields=["is_present", "last_joined_at", "last_seen_at"])
-        if became_present:
-            peak_record(live_stream_id=stream.pk)
     else:
         if when + EVENT_SLACK < participant.last_joined_at:
             return AgoraNoticeOutcome.STALE  # from before a join through the API

@@ -2,12 +2,11 @@
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
-from django.db.models.functions import Greatest
-from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,8 +17,8 @@ from livestreams.agora import tokens
 from livestreams.agora.tokens import Credentials
 from livestreams.caching import forget_stream, forget_viewer_counts
 from livestreams.lifecycle import AccessType, Role, ensure_may_be_in_channel, ensure_may_join
-from livestreams.models import Guest, LiveStream, Participant, kept_viewers
-from livestreams.selectors.snapshots import caller_view, snapshot_for_caller
+from livestreams.models import Guest, LiveStream, Participant
+from livestreams.selectors.snapshots import CallerFlags, caller_view, snapshot_for_caller
 from livestreams.selectors.viewing import role_in_stream
 from livestreams.services.access import refuse_blocked, stream_for
 from livestreams.services.money import charge_with_revenue, revenue_recipients
@@ -60,91 +59,102 @@ def _join_as_audience_once(
 ) -> AudienceJoinResult:
     """The stream's representation comes from the cached snapshot; what decides
     the join (the caller's ban and participation, the stream's status and price)
-    is read from the database in the transaction, so nothing cached decides it."""
+    is read from the database with the caller's flags, so nothing cached decides
+    it."""
     now = timezone.now()
-    with transaction.atomic():
-        try:
-            snapshot, flags = snapshot_for_caller(live_stream_id, user)
-        except NotFound:
-            raise NotFound(_("No live stream has this id.")) from None
-        stream = snapshot.stream
-        if stream.creator_id == user.pk or user.pk in stream.guest_ids:
-            raise InsufficientPermissions(
-                _("Broadcasters join with join-as-creator or join-as-guest.")
+    try:
+        snapshot, flags = snapshot_for_caller(live_stream_id, user)
+    except NotFound:
+        raise NotFound(_("No live stream has this id.")) from None
+    stream = snapshot.stream
+    if stream.creator_id == user.pk or user.pk in stream.guest_ids:
+        raise InsufficientPermissions(_("Broadcasters join with join-as-creator or join-as-guest."))
+    stream.viewer_is_blocked = flags.blocked
+    refuse_blocked(stream)
+    ensure_may_join(Role.AUDIENCE, stream.status)
+    details = _client_details(device, ip_address)
+    # The answer is built before the write: nothing can fail after it.
+    credentials = tokens.issue_credentials(
+        channel_name=stream.channel_name, user=user, role=tokens.AUDIENCE, now=now
+    )
+    view = caller_view(snapshot, user, now, replace(flags, joined=True))
+    if flags.joined or stream.access_type == AccessType.PAID:
+        with transaction.atomic():
+            _join_in_transaction(stream, user, flags, details, now)
+    else:
+        # A first free join is one statement, committed on its own: its participant
+        # row, whose triggers move the kept count and raise the peak (migration
+        # 0018). A concurrent first join of the same user makes it fail on the
+        # unique row, and it is retried (then as a rejoin).
+        participant_insert(_participant(stream, user, details, now))
+        forget_viewer_counts([stream.pk])
+    return AudienceJoinResult(snapshot=snapshot, caller=view, credentials=credentials)
+
+
+def _participant(
+    stream: LiveStream,
+    user: User,
+    details: dict[str, str | None],
+    now: datetime,
+    charge: Any = None,
+) -> Participant:
+    return Participant(
+        live_stream_id=stream.pk,
+        user=user,
+        first_joined_at=now,
+        last_joined_at=now,
+        last_seen_at=now,
+        charge=charge,
+        **details,
+    )
+
+
+def _join_in_transaction(
+    stream: LiveStream,
+    user: User,
+    flags: CallerFlags,
+    details: dict[str, str | None],
+    now: datetime,
+) -> None:
+    """A rejoin, or a first join of a paid stream (charged), under the locks that
+    decide them one at a time."""
+    recipients = None
+    if stream.access_type == AccessType.PAID and not flags.joined:
+        # A first paid join: lock the payer (and payees) before reading the
+        # Participant row, so that this user's concurrent first joins are decided
+        # one at a time and the later ones see the row (and the charge) of the first.
+        recipients = revenue_recipients(stream)
+        lock_users([user.pk, *(uid for uid, _share in recipients)])
+    participant = (
+        Participant.objects.select_for_update().filter(live_stream=stream, user=user).first()
+    )
+    if participant is None:
+        charge = None
+        if stream.access_type == AccessType.PAID:
+            assert stream.price is not None  # a paid stream has a price
+            charge = charge_with_revenue(
+                payer=user,
+                stream=stream,
+                price=stream.price,
+                kinds=(TransactionKind.STREAM_CHARGE, TransactionKind.STREAM_REVENUE),
+                recipients=recipients or revenue_recipients(stream),
             )
-        stream.viewer_is_blocked = flags.blocked
-        refuse_blocked(stream)
-        ensure_may_join(Role.AUDIENCE, stream.status)
-        details = _client_details(device, ip_address)
-        recipients = None
-        if stream.access_type == AccessType.PAID and not flags.joined:
-            # A first paid join: lock the payer (and payees) before reading the
-            # Participant row, so that this user's concurrent first joins are decided
-            # one at a time and the later ones see the row (and the charge) of the first.
-            recipients = revenue_recipients(stream)
-            lock_users([user.pk, *(uid for uid, _share in recipients)])
-        participant = None
-        if flags.joined or recipients is not None:
-            # A rejoin, or a first paid join re-checking under the user's lock. A
-            # first free join goes straight to the insert: a concurrent first join
-            # of the same user makes it fail on the unique row, and it is retried.
-            participant = (
-                Participant.objects.select_for_update()
-                .filter(live_stream=stream, user=user)
-                .first()
-            )
-        if participant is None:
-            charge = None
-            if stream.access_type == AccessType.PAID:
-                recipients = recipients or revenue_recipients(stream)
-                assert stream.price is not None  # a paid stream has a price
-                charge = charge_with_revenue(
-                    payer=user,
-                    stream=stream,
-                    price=stream.price,
-                    kinds=(TransactionKind.STREAM_CHARGE, TransactionKind.STREAM_REVENUE),
-                    recipients=recipients,
-                )
-            # Inserted without Model.save(): its cached viewer count is forgotten below.
-            participant_insert(
-                Participant(
-                    live_stream_id=stream.pk,
-                    user=user,
-                    first_joined_at=now,
-                    last_joined_at=now,
-                    last_seen_at=now,
-                    charge=charge,
-                    **details,
-                )
-            )
-            forget_viewer_counts([stream.pk])
-        else:
-            if participant.is_present:
-                participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
-            participant.is_present = True
-            participant.last_joined_at = now
-            participant.last_seen_at = now
-            participant.join_count += 1
-            changed = [
-                "is_present",
-                "last_joined_at",
-                "last_seen_at",
-                "join_count",
-                "watch_seconds",
-            ]
-            for name, value in details.items():
-                if value:
-                    setattr(participant, name, value)
-                    changed.append(name)
-            participant.save(update_fields=changed)
-        credentials = tokens.issue_credentials(
-            channel_name=stream.channel_name, user=user, role=tokens.AUDIENCE, now=now
-        )
-        view = caller_view(snapshot, user, now, replace(flags, joined=True))
-        # Last: the count's row (locked by the write above) is held for no longer
-        # than the commit; the stream's row is never waited for.
-        peak_record(live_stream_id=stream.pk)
-        return AudienceJoinResult(snapshot=snapshot, caller=view, credentials=credentials)
+        # Inserted without Model.save(): its cached viewer count is forgotten below.
+        participant_insert(_participant(stream, user, details, now, charge))
+        forget_viewer_counts([stream.pk])
+        return
+    if participant.is_present:
+        participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
+    participant.is_present = True
+    participant.last_joined_at = now
+    participant.last_seen_at = now
+    participant.join_count += 1
+    changed = ["is_present", "last_joined_at", "last_seen_at", "join_count", "watch_seconds"]
+    for name, value in details.items():
+        if value:
+            setattr(participant, name, value)
+            changed.append(name)
+    participant.save(update_fields=changed)
 
 
 _INSERT_SQL: dict[str, str] = {}
@@ -170,46 +180,6 @@ def participant_insert(participant: Participant) -> None:
         cursor.execute(_INSERT_SQL[vendor], values)
     participant._state.adding = False
     participant._state.db = connection.alias
-
-
-_STAND_IN = "\x00stream"
-_PEAK_SQL: dict[str, tuple[str, list[Any]]] = {}
-
-
-def _peak_update(live_stream_id: str) -> UpdateQuery:
-    present = kept_viewers(live_stream_id)
-    free = LiveStream.objects.filter(pk=live_stream_id).select_for_update(
-        no_key=True, skip_locked=True
-    )
-    growing = LiveStream.objects.filter(
-        pk=live_stream_id, peak_viewers__lt=present, pk__in=free.values("pk")
-    )
-    query = cast(UpdateQuery, growing.query.chain(UpdateQuery))
-    query.add_update_values({"peak_viewers": Greatest("peak_viewers", present)})
-    return query
-
-
-def peak_record(*, live_stream_id: str) -> None:
-    """Raise the stream's peak of concurrent viewers to its kept count: one UPDATE,
-    peak = GREATEST(peak, count), which touches the stream's row only while the
-    peak grows, and never lowers it. (Built and compiled by the ORM once per
-    database vendor, then run with the stream's id: compiling it cost more CPU than
-    running it.)
-
-    It never waits for the row: one locked by another transaction (another join
-    raising the peak, a write to the stream) is skipped (SKIP LOCKED). During a
-    burst the peak can then lag behind the joins still in flight by a few, until
-    the next join; joins do not queue on the stream's row. The lock it takes is
-    FOR NO KEY UPDATE, which lets the other joins' participant rows check their
-    stream (the foreign key's KEY SHARE lock, taken when they commit): with FOR
-    UPDATE, each join's commit waited for the transaction raising the peak."""
-    vendor = connection.vendor
-    if vendor not in _PEAK_SQL:
-        sql, params = _peak_update(_STAND_IN).get_compiler(connection=connection).as_sql()
-        _PEAK_SQL[vendor] = (sql, list(params))
-    sql, params = _PEAK_SQL[vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [live_stream_id if p == _STAND_IN else p for p in params])
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:

@@ -61,16 +61,18 @@ DEVICE_COLUMNS = {
 }
 
 # Authentication; the stream with its creator and the caller's guest, ban and
-# participant flags (one query); the Participant insert; the stream's guests and
-# mini crowdfundings for the response (2); raising the stream's peak of viewers
-# (one UPDATE); plus the savepoint around the service (2).
-FREE_JOIN_QUERIES = 8
-# A paid solo stream adds: locking the viewer and the creator (1), re-reading the
-# Participant row under that lock (1), the charge (lock, update the balance, insert
-# the entry: 3) and the creator's revenue (3).
-PAID_SOLO_JOIN_QUERIES = FREE_JOIN_QUERIES + 8
-# Joining again: the Participant row read (locked) and updated instead of inserted.
-REJOIN_QUERIES = FREE_JOIN_QUERIES + 1
+# participant flags (one query); the stream's guests and mini crowdfundings for the
+# response (2); the Participant insert, which also moves the kept count and raises
+# the peak (its triggers), committed on its own: no transaction around it.
+FREE_JOIN_QUERIES = 5
+# A paid solo stream adds: the savepoint around its transaction (2), locking the
+# viewer and the creator (1), re-reading the Participant row under that lock (1),
+# the charge (lock, update the balance, insert the entry: 3) and the creator's
+# revenue (3).
+PAID_SOLO_JOIN_QUERIES = FREE_JOIN_QUERIES + 10
+# Joining again: in a transaction (its savepoint: 2), the Participant row read
+# (locked) and updated instead of inserted.
+REJOIN_QUERIES = FREE_JOIN_QUERIES + 3
 
 
 # --- Helpers -------------------------------------------------------------------------

@@ -23,9 +23,9 @@ def failing_response_reads(monkeypatch):
 
     for module in (broadcasting, creation, moderation, money):
         monkeypatch.setattr(module, "prepare_for_viewer", fail)
-    # The audience join reads the stream for its response before it writes (the
-    # cached snapshot, the caller's flags); what it builds after the write, in the
-    # transaction, is the caller's part of the stream.
+    # The audience join reads and builds its whole response before it writes (the
+    # cached snapshot, the caller's flags, then the caller's part of the stream):
+    # a failure there leaves nothing written.
     monkeypatch.setattr(audience, "caller_view", fail)
 
 

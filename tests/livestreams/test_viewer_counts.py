@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from livestreams.models import VIEWER_COUNT_SLOTS, Participant, ViewerCount
+from livestreams.models import VIEWER_COUNT_SLOTS, LiveStream, Participant, ViewerCount
 from livestreams.services.presence import presence_expire
 from livestreams.tasks.periodic import recount_viewers
 from tests.api import assert_envelope, assert_error
@@ -130,6 +130,27 @@ def test_bulk_writes_keep_the_count_row_by_row():
     stream.delete()
     assert not ViewerCount.objects.filter(live_stream_id=stream.pk).exists()
     assert_kept(other, 2)
+
+
+@pytest.mark.django_db
+def test_the_peak_follows_every_arrival_and_never_falls(client_for):
+    stream = active_stream()
+    users = UserFactory.create_batch(5)
+
+    def peak() -> int:
+        return LiveStream.objects.values_list("peak_viewers", flat=True).get(pk=stream.pk)
+
+    Participant.objects.bulk_create(Participant(live_stream=stream, user=u) for u in users[:3])
+    assert peak() == 3
+    Participant.objects.filter(live_stream=stream).update(is_present=False)
+    assert (viewer_count(stream.pk), peak()) == (0, 3)  # leaving never lowers it
+    Participant.objects.filter(live_stream=stream, user=users[0]).update(is_present=True)
+    assert (viewer_count(stream.pk), peak()) == (1, 3)
+    for user in users:  # two first joins and two rejoins through the API
+        assert_envelope(join(client_for(user), stream.pk), 200)
+    assert (viewer_count(stream.pk), peak()) == (5, 5)
+    assert_envelope(leave(client_for(users[4]), stream.pk), 200)
+    assert (viewer_count(stream.pk), peak()) == (4, 5)
 
 
 @pytest.mark.django_db
