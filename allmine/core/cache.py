@@ -13,12 +13,19 @@ class _ReusingClient(django_redis.RedisCacheClient):
     One per pool serves them all: a `redis.Redis` is safe to share, each command
     borrowing a connection from the pool."""
 
+    # Django's, set in its __init__ (not in django-stubs).
+    _servers: list[str]
+    _pools: dict[int, redis.ConnectionPool]
+    _pool_class: type[redis.ConnectionPool]
+    _pool_options: dict[str, Any]
+    _client: type[redis.Redis]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, redis.Redis] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
-        index = self._get_connection_pool_index(write)  # a random replica for reads
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]  # Django's: a random replica for reads
         client = self._clients.get(index)
         if client is None:
             if index not in self._pools:  # as Django's _get_connection_pool, for this index

@@ -80,12 +80,6 @@ class FailOpenThrottle(SimpleRateThrottle):
 
     scope: str
 
-    @property  # type: ignore[override]  # DRF: a class attribute, the default cache's proxy
-    def cache(self) -> BaseCache:
-        """The default cache's backend itself, not the `django.core.cache.cache`
-        proxy DRF holds: `_count` must see that it is Redis."""
-        return caches[DEFAULT_CACHE_ALIAS]
-
     def get_rate(self):
         return settings.API_THROTTLE_RATES.get(self.scope)
 
@@ -102,7 +96,9 @@ class FailOpenThrottle(SimpleRateThrottle):
         if cache_skipped():
             return True
         try:
-            count = _count(self.cache, key, timeout=self.duration + 1)
+            # The default cache's backend itself, not the `django.core.cache.cache`
+            # proxy DRF holds as `self.cache`: `_count` must see that it is Redis.
+            count = _count(caches[DEFAULT_CACHE_ALIAS], key, timeout=self.duration + 1)
         except Exception as exc:  # any cache failure: serve anyway
             _warn_cache_down(exc)
             return True

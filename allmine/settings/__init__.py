@@ -116,9 +116,12 @@ elif env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
     # runs again and again (each request's user, a join's flags and insert)
     # prepared after their fifth run, so that PostgreSQL parses and plans them once
     # per connection instead of once per query: it halved PostgreSQL's CPU per join
-    # (bench/README.md). Django turns both off by default because a transaction-
-    # pooling PgBouncer before 1.21 cannot keep prepared statements: set
-    # DATABASE_PREPARED_STATEMENTS=false behind one.
+    # (bench/README.md). Django leaves both off by default: server-side binding
+    # because some queries are not compatible with it (the whole test suite runs
+    # with it), prepared statements because a transaction-pooling PgBouncer before
+    # 1.21 cannot keep them: set DATABASE_PREPARED_STATEMENTS=false behind one.
+    # psycopg forgets a connection's prepared statements on every rollback (a
+    # refused paid join, say); they are prepared again after five more runs.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
     DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

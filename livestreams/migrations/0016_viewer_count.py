@@ -11,7 +11,8 @@ bulk update (a stream ending, a kick, a ban, a presence sweep) keeps the count e
 
 SQLite: a migration that rebuilds the participant table (most AlterField and
 RemoveField operations do, by copying it into a new table) drops its triggers. Such a
-migration must create them again afterwards (CREATE_SQLITE below) and recount.
+migration must create them again afterwards and recount: with 0018's CREATE_SQLITE,
+which replaced these triggers (the count is kept in slots since 0018).
 """
 
 from django.db import migrations, models

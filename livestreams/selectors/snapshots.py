@@ -282,7 +282,8 @@ def caller_view(
 
 def viewer_count_now(stream_id: str) -> int:
     """How many watch the visible stream `stream_id` now (404 if none): the kept
-    count, from the cache or one query on the stream and its ViewerCount row."""
+    count, from the cache or one query on the stream and the sum of its
+    ViewerCount rows."""
     key = viewers_key(stream_id)
     cached = _cache_get(key)
     if cached is not None:

@@ -1,5 +1,6 @@
 """The audience: joining an active stream (paid once), renewing tokens, leaving."""
 
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -73,7 +74,8 @@ def _join_as_audience_once(
     refuse_blocked(stream)
     ensure_may_join(Role.AUDIENCE, stream.status)
     details = _client_details(device, ip_address)
-    # The answer is built before the write: nothing can fail after it.
+    # What the answer needs is read and built before the write: after it, only the
+    # stream's cached snapshot is rendered (in the view).
     credentials = tokens.issue_credentials(
         channel_name=stream.channel_name, user=user, role=tokens.AUDIENCE, now=now
     )
@@ -85,8 +87,10 @@ def _join_as_audience_once(
         # A first free join is one statement, committed on its own: its participant
         # row, whose triggers move the kept count and raise the peak (migration
         # 0018). A concurrent first join of the same user makes it fail on the
-        # unique row, and it is retried (then as a rejoin).
-        participant_insert(_participant(stream, user, details, now))
+        # unique row, and it is retried (then as a rejoin). Inside a caller's
+        # transaction, a savepoint keeps that failure from breaking it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            participant_insert(_participant(stream, user, details, now))
         forget_viewer_counts([stream.pk])
     return AudienceJoinResult(snapshot=snapshot, caller=view, credentials=credentials)
 

@@ -2,17 +2,19 @@
 POST /live-stream/join, /live-stream/renew-token, /live-stream/leave and
 GET /live-stream/{id}/viewer-count."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import CreditTransaction, TransactionKind, TransactionStatus
 from allmine.core.ids import new_object_id
-from livestreams.lifecycle import LiveStreamStatus
+from livestreams.lifecycle import LiveStreamStatus, Role
 from livestreams.models import (
     BanAction,
     Guest,
@@ -21,6 +23,7 @@ from livestreams.models import (
     LiveStreamType,
     Participant,
 )
+from livestreams.services.audience import livestream_join_as_audience
 from tests import agora_tokens
 from tests.agora_tokens import PUBLISHER_PRIVILEGES, RTM_LOGIN, SUBSCRIBER_PRIVILEGES
 from tests.api import TIMESTAMP_RE, assert_envelope, assert_error
@@ -62,17 +65,20 @@ DEVICE_COLUMNS = {
 
 # Authentication; the stream with its creator and the caller's guest, ban and
 # participant flags (one query); the stream's guests and mini crowdfundings for the
-# response (2); the Participant insert, which also moves the kept count and raises
-# the peak (its triggers), committed on its own: no transaction around it.
-FREE_JOIN_QUERIES = 5
-# A paid solo stream adds: the savepoint around its transaction (2), locking the
-# viewer and the creator (1), re-reading the Participant row under that lock (1),
-# the charge (lock, update the balance, insert the entry: 3) and the creator's
-# revenue (3).
-PAID_SOLO_JOIN_QUERIES = FREE_JOIN_QUERIES + 10
-# Joining again: in a transaction (its savepoint: 2), the Participant row read
-# (locked) and updated instead of inserted.
-REJOIN_QUERIES = FREE_JOIN_QUERIES + 3
+# response (2): what every audience join reads.
+JOIN_READS = 4
+# A first free join adds the Participant insert, which also moves the kept count
+# and raises the peak (its triggers), committed on its own in a request. These
+# tests run in a transaction: there the insert gets a savepoint (2 more).
+FREE_JOIN_QUERIES = JOIN_READS + 1 + 2
+# A paid solo stream: its transaction (a savepoint here, 2), locking the viewer and
+# the creator (1), re-reading the Participant row under that lock (1), the charge
+# (lock, update the balance, insert the entry: 3), the creator's revenue (3) and
+# the insert (1).
+PAID_SOLO_JOIN_QUERIES = JOIN_READS + 11
+# Joining again: in a transaction (a savepoint here, 2), the Participant row read
+# (locked) and updated.
+REJOIN_QUERIES = JOIN_READS + 4
 
 
 # --- Helpers -------------------------------------------------------------------------
@@ -1047,3 +1053,54 @@ def test_a_paid_duo_join_costs_one_ledger_entry_per_guest(
     with django_assert_num_queries(REJOIN_QUERIES):
         response = join(client, stream.pk)
     assert_envelope(response, 200)
+
+
+def _first_join_loses_the_race(monkeypatch, stream, user):
+    """The user's first join reads "not joined yet" while their other first join
+    has already written the row (as two concurrent first joins do)."""
+    from livestreams.services import audience
+
+    Participant.objects.create(live_stream=stream, user=user)
+    read = audience.snapshot_for_caller
+    calls = []
+
+    def stale_once(stream_id, caller):
+        snapshot, flags = read(stream_id, caller)
+        calls.append(flags.joined)
+        return snapshot, (replace(flags, joined=False) if len(calls) == 1 else flags)
+
+    monkeypatch.setattr(audience, "snapshot_for_caller", stale_once)
+    return calls
+
+
+def _assert_retried_as_a_rejoin(calls, result, stream, user):
+    assert calls == [True, True]  # read stale once, then again
+    assert result.caller.role == Role.AUDIENCE
+    participant = Participant.objects.get(live_stream=stream, user=user)
+    assert (participant.is_present, participant.join_count) == (True, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_join_that_loses_the_race_is_retried_as_a_rejoin(monkeypatch):
+    """The losing INSERT (committed on its own, as in a request) fails on the
+    unique row, and the join is retried."""
+    stream, user = active_stream(), UserFactory()
+    calls = _first_join_loses_the_race(monkeypatch, stream, user)
+
+    result = livestream_join_as_audience(user=user, live_stream_id=stream.pk)
+
+    _assert_retried_as_a_rejoin(calls, result, stream, user)
+
+
+@pytest.mark.django_db
+def test_inside_a_callers_transaction_the_lost_race_leaves_it_usable(monkeypatch):
+    """Inside a caller's transaction a savepoint takes the failed INSERT back, so
+    the retry (and the caller) can go on using the transaction."""
+    stream, user = active_stream(), UserFactory()
+    calls = _first_join_loses_the_race(monkeypatch, stream, user)
+
+    with transaction.atomic():
+        result = livestream_join_as_audience(user=user, live_stream_id=stream.pk)
+        assert Participant.objects.filter(live_stream=stream).count() == 1
+
+    _assert_retried_as_a_rejoin(calls, result, stream, user)

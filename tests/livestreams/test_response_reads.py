@@ -23,9 +23,9 @@ def failing_response_reads(monkeypatch):
 
     for module in (broadcasting, creation, moderation, money):
         monkeypatch.setattr(module, "prepare_for_viewer", fail)
-    # The audience join reads and builds its whole response before it writes (the
-    # cached snapshot, the caller's flags, then the caller's part of the stream):
-    # a failure there leaves nothing written.
+    # The audience join reads what its response needs before it writes (the cached
+    # snapshot, the caller's flags) and builds the caller's part of the stream
+    # then too: a failure there leaves nothing written.
     monkeypatch.setattr(audience, "caller_view", fail)
 
 
