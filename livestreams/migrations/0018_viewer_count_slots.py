@@ -26,8 +26,13 @@ later migration that rebuilds the participant table on SQLite drops its triggers
 and must create them again (CREATE_SQLITE below).
 """
 
+from importlib import import_module
+
 from django.db import migrations, models
-from django.db.models import Count
+
+# 0016's triggers and count, for going back; its backfill fills slot 0 going forward
+# (a ViewerCount made without a slot is in slot 0).
+single_row = import_module("livestreams.migrations.0016_viewer_count")
 
 TABLE = "livestreams_participant"
 COUNTS = "livestreams_viewercount"
@@ -81,29 +86,6 @@ END;
 $$ LANGUAGE plpgsql;
 """
 
-# 0016's function, for going back.
-RESTORE_POSTGRESQL = f"""
-CREATE OR REPLACE FUNCTION livestreams_viewers_kept() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.is_present THEN
-        IF TG_OP = 'DELETE' OR NOT NEW.is_present
-                OR NEW.live_stream_id <> OLD.live_stream_id THEN
-            UPDATE {COUNTS} SET viewers = viewers - 1
-            WHERE live_stream_id = OLD.live_stream_id;
-        END IF;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.is_present THEN
-        IF TG_OP = 'INSERT' OR NOT OLD.is_present
-                OR NEW.live_stream_id <> OLD.live_stream_id THEN
-            INSERT INTO {COUNTS} (live_stream_id, viewers) VALUES (NEW.live_stream_id, 1)
-            ON CONFLICT (live_stream_id) DO UPDATE SET viewers = {COUNTS}.viewers + 1;
-        END IF;
-    END IF;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-"""
-
 
 def _sqlite_triggers(add: str, take: str) -> list[str]:
     return [
@@ -135,62 +117,29 @@ CREATE_SQLITE = _sqlite_triggers(
     WHERE live_stream_id = OLD.live_stream_id AND slot = 0;
     """,
 )
-RESTORE_SQLITE = _sqlite_triggers(
-    add=f"""
-    INSERT INTO {COUNTS} (live_stream_id, viewers) VALUES (NEW.live_stream_id, 1)
-    ON CONFLICT (live_stream_id) DO UPDATE SET viewers = viewers + 1;
-    """,
-    take=f"""
-    UPDATE {COUNTS} SET viewers = viewers - 1 WHERE live_stream_id = OLD.live_stream_id;
-    """,
-)
 DROP_SQLITE = [
     f"DROP TRIGGER IF EXISTS livestreams_viewers_{name};"
     for name in ("insert", "delete", "leave", "arrive")
 ]
 
 
-def _install(schema_editor, postgresql: str, sqlite: list[str]) -> None:
+def slotted(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(postgresql)  # the trigger itself stays: only its function changes
+        schema_editor.execute(CREATE_POSTGRESQL)  # the trigger stays: its function changes
     elif vendor == "sqlite":
-        for statement in [*DROP_SQLITE, *sqlite]:
+        for statement in [*DROP_SQLITE, *CREATE_SQLITE]:
             schema_editor.execute(statement)
     else:
         raise NotImplementedError(f"No viewer-count triggers for {vendor}.")
+    single_row.backfill(apps, schema_editor)  # every stream's count, in its slot 0
 
 
-def slotted(apps, schema_editor):
-    _install(schema_editor, CREATE_POSTGRESQL, CREATE_SQLITE)
-    _recount(apps)
-
-
-def single_row(apps, schema_editor):
-    _install(schema_editor, RESTORE_POSTGRESQL, RESTORE_SQLITE)
-    _recount(apps)
-
-
-def _recount(apps):
-    """Every stream gets its count, in slot 0 (or its single row, going back)."""
-    LiveStream = apps.get_model("livestreams", "LiveStream")
-    Participant = apps.get_model("livestreams", "Participant")
-    ViewerCount = apps.get_model("livestreams", "ViewerCount")
-    present = dict(
-        Participant.objects.filter(is_present=True)
-        .order_by()
-        .values("live_stream")
-        .annotate(n=Count("pk"))
-        .values_list("live_stream", "n")
-    )
-    ids = LiveStream.objects.values_list("pk", flat=True).iterator(chunk_size=2000)
-    batch = []
-    for pk in ids:
-        batch.append(ViewerCount(live_stream_id=pk, viewers=present.get(pk, 0)))
-        if len(batch) >= 2000:
-            ViewerCount.objects.bulk_create(batch, ignore_conflicts=True)
-            batch = []
-    ViewerCount.objects.bulk_create(batch, ignore_conflicts=True)
+def back_to_a_single_row(apps, schema_editor):
+    """0016's triggers and counts again (its table is back by now)."""
+    single_row.drop_triggers(apps, schema_editor)
+    single_row.create_triggers(apps, schema_editor)
+    single_row.backfill(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
@@ -200,7 +149,7 @@ class Migration(migrations.Migration):
 
     operations = [
         # Going back, this runs last: once 0016's table is there again.
-        migrations.RunPython(migrations.RunPython.noop, single_row),
+        migrations.RunPython(migrations.RunPython.noop, back_to_a_single_row),
         migrations.DeleteModel(name="ViewerCount"),
         migrations.CreateModel(
             name="ViewerCount",
