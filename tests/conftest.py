@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from allmine.celery import app as celery_app
 from tests.factories import UserFactory
 from tests.helpers import browser_for, run_later_moderator_grants, run_moderators_migration
@@ -96,6 +97,14 @@ def moderators_group(db):
         run_moderators_migration()
         run_later_moderator_grants()
     return Group.objects.get(name="Moderators")
+
+
+@pytest.fixture
+def moderator(moderators_group):
+    """A staff user in the Moderators group."""
+    user = UserFactory(username="mod", is_staff=True)
+    user.groups.add(moderators_group)
+    return User.objects.get(pk=user.pk)
 
 
 @pytest.fixture

@@ -42,6 +42,8 @@ from accounts.models import TransactionKind, TransactionStatus, User
 from accounts.services.credits import credit_post
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
+    AgoraKick,
+    AgoraKickReason,
     BanAction,
     Contribution,
     ContributionStatus,
@@ -50,6 +52,7 @@ from livestreams.models import (
     LiveStreamBan,
     LiveStreamType,
     Participant,
+    Recording,
     ReplayAccess,
 )
 from livestreams.services.money import charge_with_revenue, revenue_recipients
@@ -355,3 +358,23 @@ class ReplayRentalFactory(factory.django.DjangoModelFactory):
                 )
             user.refresh_from_db(fields=["credit_balance"])
         return model_class.objects.create(live_stream=live_stream, user=user, price=price, **kwargs)
+
+
+def agora_kick(stream: LiveStream, **fields) -> AgoraKick:
+    """A kicking rule of `stream` (a ban's, for an hour), `fields` on top."""
+    values = {
+        "live_stream": stream,
+        "channel_name": stream.channel_name,
+        "uid": 42,
+        "reason": AgoraKickReason.BAN,
+        "minutes": 60,
+        **fields,
+    }
+    return AgoraKick.objects.create(**values)
+
+
+def recording(stream: LiveStream, **fields) -> Recording:
+    """A cloud recording of `stream`, `fields` on top."""
+    return Recording.objects.create(
+        **{"live_stream": stream, "channel_name": stream.channel_name, "uid": 7, **fields}
+    )

@@ -91,7 +91,6 @@ def _join_as_audience_once(
         # transaction, a savepoint keeps that failure from breaking it.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             participant_insert(_participant(stream, user, details, now))
-        forget_viewer_counts([stream.pk])
     return AudienceJoinResult(snapshot=snapshot, caller=view, credentials=credentials)
 
 
@@ -143,9 +142,7 @@ def _join_in_transaction(
                 kinds=(TransactionKind.STREAM_CHARGE, TransactionKind.STREAM_REVENUE),
                 recipients=recipients or revenue_recipients(stream),
             )
-        # Inserted without Model.save(): its cached viewer count is forgotten below.
         participant_insert(_participant(stream, user, details, now, charge))
-        forget_viewer_counts([stream.pk])
         return
     if participant.is_present:
         participant.watch_seconds += _seconds_between(participant.last_joined_at, now)
@@ -165,11 +162,12 @@ _INSERT_SQL: dict[str, str] = {}
 
 
 def participant_insert(participant: Participant) -> None:
-    """INSERT the new participant row (no signals, as `bulk_create`). The ORM
-    builds and compiles the statement once per database vendor (its text is the
-    same for every row); each row's values are then prepared by their fields as
-    the ORM prepares them (`pre_save`, then `get_db_prep_save`). Building and
-    compiling the INSERT cost a join more CPU than running it."""
+    """INSERT the new participant row (no signals, as `bulk_create`), and forget
+    the stream's cached viewer count when it commits. The ORM builds and compiles
+    the statement once per database vendor (its text is the same for every row);
+    each row's values are then prepared by their fields as the ORM prepares them
+    (`pre_save`, then `get_db_prep_save`). Building and compiling the INSERT cost
+    a join more CPU than running it."""
     fields = Participant._meta.concrete_fields
     vendor = connection.vendor
     if vendor not in _INSERT_SQL:
@@ -184,6 +182,7 @@ def participant_insert(participant: Participant) -> None:
         cursor.execute(_INSERT_SQL[vendor], values)
     participant._state.adding = False
     participant._state.db = connection.alias
+    forget_viewer_counts([participant.live_stream_id])
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:

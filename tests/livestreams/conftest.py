@@ -8,9 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from accounts.models import User
 from tests.agora_standin import AgoraStandIn
-from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -19,13 +17,6 @@ def _english_outside_requests():
     does not reset it): what tests render outside a request is in English."""
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def moderator(moderators_group):
-    user = UserFactory(username="mod", is_staff=True)
-    user.groups.add(moderators_group)
-    return User.objects.get(pk=user.pk)
 
 
 @pytest.fixture

@@ -12,15 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from livestreams.models import (
-    AgoraKick,
-    AgoraKickReason,
     AgoraKickStatus,
     AgoraNotice,
-    Recording,
     RecordingStatus,
 )
 from livestreams.services.agora_kicks import MAX_ATTEMPTS
-from tests.factories import LiveStreamFactory, UserFactory
+from tests.factories import LiveStreamFactory, UserFactory, agora_kick, recording
 
 KICKS = reverse("admin:livestreams_agorakick_changelist")
 RECORDINGS = reverse("admin:livestreams_recording_changelist")
@@ -36,24 +33,6 @@ def staff(*, moderator: bool) -> Client:
     return client
 
 
-def kick(stream, **fields) -> AgoraKick:
-    values = {
-        "live_stream": stream,
-        "channel_name": stream.channel_name,
-        "uid": 42,
-        "reason": AgoraKickReason.BAN,
-        "minutes": 60,
-        **fields,
-    }
-    return AgoraKick.objects.create(**values)
-
-
-def recording(stream, **fields) -> Recording:
-    return Recording.objects.create(
-        live_stream=stream, channel_name=stream.channel_name, uid=7, **fields
-    )
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", [KICKS, RECORDINGS, NOTICES])
 def test_moderators_see_the_agora_jobs_and_others_do_not(url):
@@ -65,7 +44,7 @@ def test_moderators_see_the_agora_jobs_and_others_do_not(url):
 def test_the_jobs_are_read_only():
     client = staff(moderator=True)
     stream = LiveStreamFactory()
-    job = kick(stream)
+    job = agora_kick(stream)
     assert client.get(reverse("admin:livestreams_agorakick_add")).status_code == 403
     assert (
         client.get(reverse("admin:livestreams_agorakick_delete", args=[job.pk])).status_code == 403
@@ -82,14 +61,14 @@ def test_the_jobs_are_read_only():
 def test_failing_given_up_and_stuck_kicks_are_easy_to_find():
     stream = LiveStreamFactory(title="Gece yayını")
     now = timezone.now()
-    failing = kick(
+    failing = agora_kick(
         stream, status=AgoraKickStatus.FAILED, attempts=2, last_error="HTTP 500 from Agora"
     )
-    given_up = kick(
+    given_up = agora_kick(
         stream, status=AgoraKickStatus.FAILED, attempts=MAX_ATTEMPTS, last_error="HTTP 401"
     )
-    stuck = kick(stream, next_attempt_at=now - timedelta(hours=1))
-    done = kick(stream, status=AgoraKickStatus.DONE, rule_id=1001)
+    stuck = agora_kick(stream, next_attempt_at=now - timedelta(hours=1))
+    done = agora_kick(stream, status=AgoraKickStatus.DONE, rule_id=1001)
     client = staff(moderator=True)
 
     def shown(query: str) -> set[int]:
@@ -145,7 +124,7 @@ def test_the_job_lists_cost_the_same_whatever_their_length(url, make):
         for _ in range(count):
             stream = LiveStreamFactory()
             if make == "kicks":
-                kick(stream)
+                agora_kick(stream)
             elif make == "recordings":
                 recording(stream)
             else:
@@ -170,6 +149,6 @@ def test_the_job_lists_cost_the_same_whatever_their_length(url, make):
 @pytest.mark.parametrize("term", ["abc", "123", "ş'\"<>%_", "9" * 40, "-1"])
 def test_any_search_term_is_answered(url, term):
     stream = LiveStreamFactory()
-    kick(stream)
+    agora_kick(stream)
     recording(stream)
     assert staff(moderator=True).get(url, {"q": term}).status_code == 200

@@ -18,13 +18,10 @@ from accounts.services.moderation import user_deactivate
 from allmine.core import dashboard
 from livestreams.lifecycle import LiveStreamStatus
 from livestreams.models import (
-    AgoraKick,
-    AgoraKickReason,
     AgoraKickStatus,
     BanAction,
     LiveStream,
     Participant,
-    Recording,
     RecordingStatus,
     ReportType,
     StreamReport,
@@ -32,7 +29,7 @@ from livestreams.models import (
 from livestreams.selectors import back_office
 from livestreams.services.bans import ban_create
 from livestreams.services.moderation import livestream_cancel, livestream_end, livestream_remove
-from tests.factories import LiveStreamFactory, UserFactory
+from tests.factories import LiveStreamFactory, UserFactory, agora_kick, recording
 
 S = LiveStreamStatus
 INDEX = reverse("admin:index")
@@ -107,19 +104,15 @@ def world(moderator, size: int) -> dict:
         StreamReport.objects.create(
             live_stream=made["live"][n], reporter=UserFactory(), type=ReportType.SPAM
         )
-        AgoraKick.objects.create(
-            live_stream=made["live"][n],
-            channel_name=made["live"][n].channel_name,
+        agora_kick(
+            made["live"][n],
             uid=troll.agora_uid,
-            reason=AgoraKickReason.BAN,
-            minutes=60,
             status=AgoraKickStatus.FAILED,
             attempts=1,
             last_error="HTTP 500 from Agora",
         )
-        Recording.objects.create(
-            live_stream=made["live"][n],
-            channel_name=made["live"][n].channel_name,
+        recording(
+            made["live"][n],
             uid=4_000_000_000 + n,
             status=RecordingStatus.FAILED,
             attempts=10,

@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from allmine.core.admin import LargeTablePaginator
 from allmine.core.models import AuditEntry
 from livestreams.lifecycle import LiveStreamStatus
@@ -85,14 +84,6 @@ def run_action(client, action: str, streams, **fields):
 
 
 # --- Fixtures --------------------------------------------------------------------
-
-
-@pytest.fixture
-def moderator(moderators_group):
-    """A staff user in the Moderators group."""
-    user = UserFactory(username="mod", is_staff=True)
-    user.groups.add(moderators_group)
-    return User.objects.get(pk=user.pk)
 
 
 @pytest.fixture

@@ -318,6 +318,14 @@ def test_staff_add_a_gift_type_with_a_checked_svg(
     gift.refresh_from_db()
     assert gift.is_active is False and gift.svg.endswith(".svg")
 
+    # Its History button tells the audit trail: who added it, who changed what.
+    history = staff_client.get(f"{ADMIN_TYPES}{gift.pk}/history/")
+    assert history.status_code == 200
+    page = history.content.decode()
+    assert "added the gift type" in page and "changed the gift type" in page
+    assert f'href="{ADMIN_TYPES}{gift.pk}/change/"' in page  # the entries link to it
+    assert "price" in page and "creditAmount" not in page and "isActive" not in page
+
 
 HOSTILE_SVGS = {
     "script": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',

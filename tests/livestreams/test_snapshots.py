@@ -97,15 +97,23 @@ def test_a_join_on_a_cached_stream(client_for, django_assert_num_queries):
 def test_a_failing_cache_is_not_an_error(client_for, monkeypatch):
     stream = active_stream()
 
-    def broken(*args, **kwargs):
-        raise ConnectionError("the cache is down")
+    asked = []
+
+    def broken(name):
+        def fail(*args, **kwargs):
+            asked.append(name)
+            raise ConnectionError("the cache is down")
+
+        return fail
 
     for name in ("get", "set", "delete_many"):
-        monkeypatch.setattr(cache, name, broken)
+        monkeypatch.setattr(cache, name, broken(name))
     client = client_for(UserFactory())
     assert detail(client, stream)["id"] == stream.pk
     assert_envelope(join(client, stream.pk), 200)
     assert viewers(client, stream) == 1
+    # Every kind of cache call was made, and failed.
+    assert {"get", "set", "delete_many"} <= set(asked), asked
 
 
 # --- Every write forgets it ----------------------------------------------------------------
