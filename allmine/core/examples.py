@@ -118,7 +118,7 @@ LIVE_STREAM = {
     "thumbnailUrl": f"{BASE_URL}/media/thumbnails/{STREAM_ID}.webp",
     "recording": True,
     "recordingUrl": None,
-    "replayAccess": NO_REPLAY_ACCESS,
+    "replayAccess": NO_REPLAY_ACCESS | {"price": 4.99},  # the replay's price, always
     "status": "active",
     "accessType": "free",
     "price": None,
@@ -150,7 +150,7 @@ ENDED_STREAM = LIVE_STREAM | {
             "user": CREATOR_ID,
             "role": "host",
             "uid": 1048577,
-            "hasJoined": True,
+            "hasJoined": False,  # ending a stream takes its broadcasters out
             "joinedAt": "2026-01-11T09:00:03.870Z",
         }
     ],

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from allmine.core.admin import ReadOnlyAdminMixin
+from allmine.core.admin import AuditHistoryMixin, ReadOnlyAdminMixin
 from allmine.core.errors import ApiError
 from allmine.core.media import media_url
 from allmine.core.svg import validate_svg
@@ -59,7 +59,7 @@ class GiftTypeForm(PriceFormMixin, forms.ModelForm):
 
 
 @admin.register(GiftType)
-class GiftTypeAdmin(admin.ModelAdmin):
+class GiftTypeAdmin(AuditHistoryMixin, admin.ModelAdmin):
     form = GiftTypeForm
     list_display = ("preview", "credit_amount", "is_active", "sent", "created_at", "updated_at")
     list_display_links = ("preview", "credit_amount")

@@ -8,12 +8,14 @@ from allmine.core.history import (
     register_action,
     register_target,
     show_choice,
+    show_money,
     show_number,
     show_text,
     show_user,
     show_when,
+    show_yes_no,
 )
-from livestreams.models import BanAction, LiveStream
+from livestreams.models import BanAction, GiftType, LiveStream, StreamReport
 
 register_target(
     LiveStream,
@@ -23,6 +25,15 @@ register_target(
     actionType=Change(_("ban type"), show_choice(BanAction.choices)),
     chatMessage=Change(_("chat message"), show_text),
     messageSender=Change(_("sender"), show_user, is_user=True),
+)
+
+# A report's entries link to it (its status reads by the field's choices).
+register_target(StreamReport)
+register_target(
+    GiftType,
+    creditAmount=Change(_("price"), show_money),
+    isActive=Change(_("active"), show_yes_no),
+    svg=Change(_("image"), show_text),
 )
 
 register_action("end", _("ended"), _("{actor} ended “{target}”"))

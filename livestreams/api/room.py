@@ -93,7 +93,9 @@ class GiftStatisticsView(APIView):
             "too) and every deactivated one sent here, the cheapest first."
         ),
         responses={200: GiftStatisticsSerializer, 403: BLOCKED},
-        examples=[ex.response_example("Nine gifts of three types", 200, ex.GIFT_STATISTICS)],
+        examples=[
+            ex.response_example("Nine gifts; every active type listed", 200, ex.GIFT_STATISTICS)
+        ],
     )
     def get(self, request, live_stream_id):
         stream = stream_where_may(request.user, path_id(live_stream_id), StreamAction.READ_ROOM)
